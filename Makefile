@@ -1,0 +1,49 @@
+# The two commands a new user needs: `make run` and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+ENV := source scripts/env.sh &&
+
+.PHONY: run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean
+
+run:  ## install what is missing, train if data changed, start everything
+	@bash scripts/run.sh
+
+install:
+	@bash scripts/bootstrap.sh
+
+train: install
+	@bash scripts/train.sh
+
+seed: install
+	@$(ENV) $(PY) -m bot seed
+
+browser:  ## Debian's chromium for the browser tests (no browser download)
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+lint: install
+	@$(ENV) .venv/bin/ruff check bot actions tests bench
+
+kb-check: install
+	@$(ENV) $(PY) -m bot kb check --strict
+
+validate: install
+	@$(ENV) .venv/bin/rasa data validate --fail-on-warnings --quiet
+
+pytest: install browser train
+	@$(ENV) .venv/bin/pytest -q
+
+rasa-test: train
+	@$(ENV) .venv/bin/rasa test core --stories tests/test_stories.yml --model models/current.tar.gz \
+		--endpoints tests/endpoints.test.yml --fail-on-prediction-errors --out results/core
+
+test: install lint kb-check validate pytest rasa-test  ## everything CI checks
+	@echo "make test: all checks passed"
+
+bench-kb: install
+	@$(ENV) $(PY) -m bench.kb
+
+bench-nlu: train
+	@$(ENV) $(PY) -m bench.nlu
+
+clean:
+	rm -rf .cache models results var

@@ -1,0 +1,70 @@
+"""Reading a rasa-sdk Tracker: language, misunderstandings, and the handoff context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from bot.shop.security import redact
+
+SUPPORTED = {"en", "ru", "sk", "hu"}
+MISUNDERSTOOD = {"nlu_fallback"}
+
+
+def language(tracker: Tracker) -> str:
+    lang = tracker.get_slot("language") or "en"
+    return lang if lang in SUPPORTED else "en"
+
+
+def misunderstandings_in_a_row(tracker: Tracker) -> int:
+    """Trailing customer messages the NLU could not classify confidently."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent not in MISUNDERSTOOD:
+            break
+        count += 1
+    return count
+
+
+def handoff_context(tracker: Tracker, reason: str) -> dict[str, Any]:
+    """Everything an agent needs so the customer never repeats themselves."""
+    transcript: list[dict[str, Any]] = []
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind == "user":
+            parse = event.get("parse_data") or {}
+            transcript.append(
+                {
+                    "sender": "customer",
+                    "text": redact(event.get("text") or ""),
+                    "at": event.get("timestamp"),
+                    "intent_ranking": [
+                        {"name": r.get("name"), "confidence": round(float(r.get("confidence") or 0), 4)}
+                        for r in (parse.get("intent_ranking") or [])[:5]
+                    ],
+                    "entities": [
+                        {"entity": e.get("entity"), "value": e.get("value")}
+                        for e in parse.get("entities") or []
+                        if e.get("entity") != "email"
+                    ],
+                }
+            )
+        elif kind == "bot":
+            transcript.append({"sender": "bot", "text": event.get("text") or "", "at": event.get("timestamp")})
+    slots = {
+        name: value
+        for name, value in tracker.current_slot_values().items()
+        if value not in (None, [], "") and name not in {"requested_slot"}
+    }
+    return {
+        "reason": reason,
+        "language": language(tracker),
+        "transcript": transcript,
+        "slots": slots,
+        "verified_order": tracker.get_slot("verified_order"),
+        "faq_candidates": tracker.get_slot("faq_candidates") or [],
+    }

@@ -1,0 +1,68 @@
+"""Order status: the form collects number + email, this action answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.context import language
+from actions.locale import format_date, status_label
+from actions.verification import VerifiedOrderForm
+from bot import composition
+
+FORM_SLOTS = ("order_number", "email", "verification_failures")
+
+
+def give_up_and_hand_off(dispatcher: CollectingDispatcher) -> list[EventType]:
+    dispatcher.utter_message(response="utter_verification_failed_offer_human")
+    return [
+        SlotSet("verification_failures", 0),
+        SlotSet("handoff_reason", "verification_failed"),
+        FollowupAction("action_handoff"),
+    ]
+
+
+def item_list(items: tuple) -> str:
+    return ", ".join(f"{i.name}" + (f" ×{i.quantity}" if i.quantity > 1 else "") for i in items)
+
+
+class ValidateOrderStatusForm(VerifiedOrderForm):
+    def name(self) -> str:
+        return "validate_order_status_form"
+
+
+class ActionOrderStatus(Action):
+    def name(self) -> str:
+        return "action_order_status"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if VerifiedOrderForm.gave_up(tracker):
+            return give_up_and_hand_off(dispatcher)
+        number, email = tracker.get_slot("order_number"), tracker.get_slot("email")
+        order = composition.shop_store().find_verified_order(number or "", email or "")
+        if order is None:  # slots were edited outside the form: never answer unverified
+            dispatcher.utter_message(response="utter_verification_failed")
+            return [SlotSet("order_number", None), SlotSet("email", None)]
+        lang = language(tracker)
+        details = {
+            "order_number": order.number,
+            "status": status_label(order.status, lang),
+            "items": item_list(order.items),
+            "ordered_on": format_date(order.ordered_at),
+        }
+        if order.tracking_number:
+            dispatcher.utter_message(
+                response="utter_order_status",
+                carrier=order.carrier,
+                tracking_number=order.tracking_number,
+                delivery_date=format_date(order.delivered_at or order.estimated_delivery),
+                **details,
+            )
+        else:
+            dispatcher.utter_message(response="utter_order_status_no_tracking", **details)
+        return [SlotSet("verified_order", order.number), SlotSet("order_number", None)]

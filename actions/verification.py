@@ -1,0 +1,68 @@
+"""Order verification shared by the order-status and return forms.
+
+An order is shown only when its number and the email on it both match; a
+mismatch never says which of the two was wrong, or whether the order exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import composition
+from bot.settings import get_settings
+from bot.shop.security import extract_order_number, normalise_email
+
+
+class VerifiedOrderForm(FormValidationAction):
+    """Validates order_number and email, then checks them together against the store."""
+
+    def name(self) -> str:  # pragma: no cover - subclasses name themselves
+        raise NotImplementedError
+
+    @staticmethod
+    def failures(tracker: Tracker) -> int:
+        return int(tracker.get_slot("verification_failures") or 0)
+
+    @staticmethod
+    def gave_up(tracker: Tracker) -> bool:
+        return VerifiedOrderForm.failures(tracker) >= get_settings().handoff.max_verification_failures
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        # Giving up ends the form; the submit action then offers a person.
+        return [] if self.gave_up(tracker) else domain_slots
+
+    def validate_order_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        number = extract_order_number(str(value or ""))
+        if number is None:
+            dispatcher.utter_message(response="utter_invalid_order_number")
+            return {"order_number": None}
+        return {"order_number": number}
+
+    def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        email = normalise_email(str(value or ""))
+        if email is None:
+            dispatcher.utter_message(response="utter_invalid_email")
+            return {"email": None}
+        number = tracker.get_slot("order_number")
+        if not number:
+            return {"email": email}
+        order = composition.shop_store().find_verified_order(number, email)
+        if order is not None:
+            return {"email": email, "verified_order": order.number, "verification_failures": 0}
+        failures = self.failures(tracker) + 1
+        if failures < get_settings().handoff.max_verification_failures:
+            dispatcher.utter_message(response="utter_verification_failed")
+        return {"email": None, "order_number": None, "verification_failures": failures}

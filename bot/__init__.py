@@ -1,0 +1,1 @@
+"""VoltMart support bot: knowledge base, routing, shop backend, handoff and web gateway."""

@@ -1,0 +1,21 @@
+"""``python -m bot seed``: create the tables and the demo shop data."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    seed = commands.add_parser("seed", help="create tables and demo orders, print them")
+    seed.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot.settings import get_settings
+    from bot.shop.seed import seed_demo_data
+
+    orders = seed_demo_data(get_settings().database_url)
+    print("Demo orders (order number / email / status):")
+    for number, email, status in orders:
+        print(f"  {number}  {email:28s} {status}")
+    return 0

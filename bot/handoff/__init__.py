@@ -1,0 +1,1 @@
+"""Conversations, handoffs to human agents, and their context."""

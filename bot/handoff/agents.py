@@ -1,0 +1,59 @@
+"""Agent accounts: hashed passwords (werkzeug scrypt), no plain text anywhere."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from bot.db import init_db, session_scope
+from bot.handoff.models import Agent
+
+MIN_PASSWORD_LENGTH = 10
+USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
+# Verifying against a dummy hash keeps the timing the same for unknown users.
+_DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password")
+
+
+def upsert_agent(url: str, username: str, password: str, display_name: str | None = None) -> bool:
+    """Create the agent, or set a new password; returns True when created."""
+    if not USERNAME.match(username):
+        raise ValueError("login names use letters, digits, dot, dash or underscore (2-64)")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters")
+    init_db(url)
+    with session_scope(url) as session:
+        agent = session.execute(select(Agent).where(Agent.username == username)).scalar_one_or_none()
+        hashed = generate_password_hash(password)
+        if agent is None:
+            session.add(
+                Agent(username=username, display_name=display_name or username, password_hash=hashed)
+            )
+            return True
+        agent.password_hash = hashed
+        if display_name:
+            agent.display_name = display_name
+        return False
+
+
+def authenticate(url: str, username: str, password: str) -> Agent | None:
+    with session_scope(url) as session:
+        agent = session.execute(select(Agent).where(Agent.username == username)).scalar_one_or_none()
+        if agent is None:
+            check_password_hash(_DUMMY_HASH, password)
+            return None
+        if not check_password_hash(agent.password_hash, password):
+            return None
+        agent.last_seen_at = datetime.utcnow()
+        return agent
+
+
+def touch(url: str, agent_id: int) -> Agent | None:
+    """Mark the agent present (the console polls) and return it."""
+    with session_scope(url) as session:
+        agent = session.get(Agent, agent_id)
+        if agent is not None:
+            agent.last_seen_at = datetime.utcnow()
+        return agent

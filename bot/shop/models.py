@@ -1,0 +1,121 @@
+"""Shop tables. Emails are stored normalised; reset tokens only as hashes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import relationship
+
+from bot.db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.utcnow()
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id = Column(Integer, primary_key=True)
+    email = Column(String(254), unique=True, nullable=False, index=True)
+    name = Column(String(120), nullable=False)
+    language = Column(String(5), default="en", nullable=False)
+    password_hash = Column(String(255), nullable=True)
+    created_at = Column(DateTime, default=utcnow, nullable=False)
+    orders = relationship("Order", back_populates="customer", order_by="Order.ordered_at")
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id = Column(Integer, primary_key=True)
+    number = Column(String(12), unique=True, nullable=False, index=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False)
+    status = Column(String(20), nullable=False)  # processing|shipped|delivered|cancelled
+    carrier = Column(String(40), nullable=True)
+    tracking_number = Column(String(40), nullable=True)
+    ordered_at = Column(Date, nullable=False)
+    shipped_at = Column(Date, nullable=True)
+    delivered_at = Column(Date, nullable=True)
+    estimated_delivery = Column(Date, nullable=True)
+    customer = relationship("Customer", back_populates="orders")
+    items = relationship("OrderItem", back_populates="order", order_by="OrderItem.id")
+
+
+class OrderItem(Base):
+    __tablename__ = "order_items"
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False)
+    sku = Column(String(40), nullable=False)
+    name = Column(String(200), nullable=False)
+    category = Column(String(40), nullable=False)
+    quantity = Column(Integer, default=1, nullable=False)
+    unit_price = Column(Numeric(10, 2), nullable=False)
+    order = relationship("Order", back_populates="items")
+
+
+class ReturnRequest(Base):
+    __tablename__ = "returns"
+    __table_args__ = (UniqueConstraint("order_id", "items_key", name="uq_return_order_items"),)
+    id = Column(Integer, primary_key=True)
+    rma = Column(String(20), unique=True, nullable=False)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False)
+    items_key = Column(String(400), nullable=False)  # sorted SKUs: one return per item set
+    items = Column(Text, nullable=False)
+    reason = Column(Text, nullable=False)
+    status = Column(String(20), default="label_sent", nullable=False)
+    created_at = Column(DateTime, default=utcnow, nullable=False)
+
+
+class PasswordResetToken(Base):
+    __tablename__ = "password_reset_tokens"
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(Integer, ForeignKey("customers.id"), nullable=False)
+    token_hash = Column(String(64), unique=True, nullable=False)
+    expires_at = Column(DateTime, nullable=False)
+    used_at = Column(DateTime, nullable=True)
+    created_at = Column(DateTime, default=utcnow, nullable=False)
+
+
+class PasswordResetRequest(Base):
+    """Every request, whether or not an account exists: the rate limits count these."""
+
+    __tablename__ = "password_reset_requests"
+    id = Column(Integer, primary_key=True)
+    email_hash = Column(String(64), nullable=False, index=True)
+    session_id = Column(String(80), nullable=False, index=True)
+    created_at = Column(DateTime, default=utcnow, nullable=False, index=True)
+    accepted = Column(Boolean, nullable=False)
+
+
+class OutboxEmail(Base):
+    """Mail waiting to be sent; SMTP delivery is optional (see bot.shop.mailer)."""
+
+    __tablename__ = "outbox"
+    id = Column(Integer, primary_key=True)
+    to_address = Column(String(254), nullable=False)
+    subject = Column(String(200), nullable=False)
+    body = Column(Text, nullable=False)
+    created_at = Column(DateTime, default=utcnow, nullable=False)
+    sent_at = Column(DateTime, nullable=True)
+
+
+__all__ = [
+    "Customer",
+    "Order",
+    "OrderItem",
+    "ReturnRequest",
+    "PasswordResetToken",
+    "PasswordResetRequest",
+    "OutboxEmail",
+]

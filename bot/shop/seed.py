@@ -1,0 +1,73 @@
+"""Demo data: a handful of customers and orders, dated relative to today."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from bot.db import init_db, session_scope
+from bot.shop.models import Customer, Order, OrderItem
+
+# number, email, name, lang, status, days since ordered, delivered days ago, items
+# item: (sku, name, category, price)
+DEMO_ORDERS = [
+    ("482913", "anna.kovacova@example.sk", "Anna Kováčová", "sk", "delivered", 12, 8,
+     [("KT-220", "Electric kettle Voltik 1.7 l", "kitchen", "39.90"),
+      ("EB-310", "In-ear earbuds Sonix Buds", "hygiene", "59.00")]),
+    ("593011", "peter.novak@example.com", "Peter Novak", "en", "shipped", 3, None,
+     [("TV-55Q", "55\" QLED TV Lumio Q55", "tv", "649.00")]),
+    ("617245", "ivan.petrov@example.ru", "Иван Петров", "ru", "processing", 1, None,
+     [("LP-14A", "Laptop Aero 14 (16 GB)", "computers", "1099.00"),
+      ("MS-02", "Wireless mouse Glide", "accessories", "24.90")]),
+    ("705528", "kiss.eszter@example.hu", "Kiss Eszter", "hu", "delivered", 50, 45,
+     [("CM-700", "Coffee machine Barista Pro", "kitchen", "329.00")]),
+    ("731640", "peter.novak@example.com", "Peter Novak", "en", "delivered", 6, 3,
+     [("HP-900", "Over-ear headphones Sonix 900", "audio", "199.00"),
+      ("GC-050", "Gift card EUR 50", "gift_card", "50.00")]),
+]
+
+
+def seed_demo_data(database_url: str, today: date | None = None) -> list[tuple[str, str, str]]:
+    """Insert the demo data once. Returns (order number, email, status) for printing."""
+    today = today or date.today()
+    init_db(database_url)
+    with session_scope(database_url) as session:
+        for number, email, name, lang, status, ordered_days, delivered_days, items in DEMO_ORDERS:
+            if session.execute(select(Order).where(Order.number == number)).scalar_one_or_none():
+                continue
+            customer = session.execute(
+                select(Customer).where(Customer.email == email)
+            ).scalar_one_or_none()
+            if customer is None:
+                customer = Customer(email=email, name=name, language=lang)
+                session.add(customer)
+                session.flush()
+            ordered = today - timedelta(days=ordered_days)
+            shipped = ordered + timedelta(days=1) if status in {"shipped", "delivered"} else None
+            delivered = today - timedelta(days=delivered_days) if delivered_days is not None else None
+            order = Order(
+                number=number,
+                customer_id=customer.id,
+                status=status,
+                carrier="GLS" if shipped else None,
+                tracking_number=f"GLS{number}SK" if shipped else None,
+                ordered_at=ordered,
+                shipped_at=shipped,
+                delivered_at=delivered,
+                estimated_delivery=delivered or today + timedelta(days=2),
+            )
+            session.add(order)
+            session.flush()
+            for sku, item_name, category, price in items:
+                session.add(
+                    OrderItem(
+                        order_id=order.id,
+                        sku=sku,
+                        name=item_name,
+                        category=category,
+                        unit_price=Decimal(price),
+                    )
+                )
+    return [(number, email, status) for number, email, _, _, status, *_ in DEMO_ORDERS]

@@ -1,0 +1,59 @@
+"""Application factory: the gateway's composition, built from settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+
+from flask import Flask
+
+from bot import composition
+from bot.settings import Settings, get_settings
+from bot.web.rasa_client import RasaClient
+from bot.web.ratelimit import RateLimiter
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or get_settings()
+    app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.config.update(
+        SECRET_KEY=composition.secret(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("COOKIE_SECURE", "0") == "1",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["settings"] = settings
+    app.extensions["handoff"] = composition.handoff_service()
+    app.extensions["rasa"] = RasaClient(settings.rasa_url, token=os.environ.get("RASA_TOKEN"))
+    app.extensions["chat_limiter"] = RateLimiter(settings.limits.chat_messages_per_minute, 60)
+    app.extensions["ip_limiter"] = RateLimiter(settings.limits.chat_messages_per_minute * 10, 60)
+
+    from bot.web.agent import agent_blueprint, csrf
+    from bot.web.chat import chat_blueprint
+    from bot.web.health import health_blueprint
+    from bot.web.pages import pages_blueprint
+
+    csrf.init_app(app)
+    app.register_blueprint(pages_blueprint)
+    app.register_blueprint(chat_blueprint)
+    app.register_blueprint(health_blueprint)
+    app.register_blueprint(agent_blueprint)
+    csrf.exempt(chat_blueprint)  # the customer API carries no cookie session; see chat.py
+
+    @app.after_request
+    def security_headers(response):  # noqa: ANN001, ANN202
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; connect-src 'self'; frame-ancestors 'self'",
+        )
+        return response
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    return app
