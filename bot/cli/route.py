@@ -58,12 +58,16 @@ class RouteEngine:
     """The trained model + Router, loaded once."""
 
     def __init__(self, model: Path | None = None) -> None:
+        import logging
+
         from rasa.core.agent import Agent
         from rasa.model import get_local_model
+        from rasa.utils.log_utils import configure_structlog
 
         from bot import composition
         from bot.settings import get_settings
 
+        configure_structlog(logging.WARNING)  # stdout carries only JSON lines
         settings = get_settings()
         model_path = get_local_model(str(model or settings.model_dir))
         self.agent = Agent.load(model_path)

@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench-kb` and `make bench-nlu` print measured figures."""

