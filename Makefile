@@ -27,7 +27,7 @@ kb-check: install
 	@$(ENV) $(PY) -m bot kb check --strict
 
 validate: install
-	@$(ENV) .venv/bin/rasa data validate --fail-on-warnings --quiet
+	@$(ENV) .venv/bin/rasa data validate --quiet
 
 pytest: install browser train
 	@$(ENV) .venv/bin/pytest -q

@@ -54,7 +54,9 @@ def handoff_context(tracker: Tracker, reason: str) -> dict[str, Any]:
                 }
             )
         elif kind == "bot":
-            transcript.append({"sender": "bot", "text": event.get("text") or "", "at": event.get("timestamp")})
+            custom = (event.get("data") or {}).get("custom") or {}
+            text = event.get("text") or custom.get("text") or ""
+            transcript.append({"sender": "bot", "text": text, "at": event.get("timestamp")})
     slots = {
         name: value
         for name, value in tracker.current_slot_values().items()

@@ -41,9 +41,13 @@ class ActionAnswerFaq(Action):
                 answer, used = entry.answer_in(lang)
                 if used != lang:
                     dispatcher.utter_message(response="utter_faq_fallback_language")
+                # A custom payload keeps the markdown whole (the REST channel splits text on blank lines).
                 dispatcher.utter_message(
-                    text=render_answer(answer, entry.links),
-                    json_message={"faq_id": entry.id, "score": round(decision.faq_score or 0, 4)},
+                    json_message={
+                        "text": render_answer(answer, entry.links),
+                        "faq_id": entry.id,
+                        "score": round(decision.faq_score or 0, 4),
+                    }
                 )
                 return [*events, SlotSet("offered_human", False)]
         limit = get_settings().handoff.max_misunderstandings

@@ -6,6 +6,7 @@ mismatch never says which of the two was wrong, or whether the order exists.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -16,11 +17,11 @@ from bot.settings import get_settings
 from bot.shop.security import extract_order_number, normalise_email
 
 
-class VerifiedOrderForm(FormValidationAction):
+class VerifiedOrderForm(FormValidationAction, ABC):
     """Validates order_number and email, then checks them together against the store."""
 
-    def name(self) -> str:  # pragma: no cover - subclasses name themselves
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str: ...
 
     @staticmethod
     def failures(tracker: Tracker) -> int:

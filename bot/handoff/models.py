@@ -25,10 +25,10 @@ class ChatMessage(Base):
     conversation_id = Column(String(64), ForeignKey("conversations.id"), nullable=False, index=True)
     sender = Column(String(10), nullable=False)  # customer | bot | agent | system
     text = Column(Text, nullable=False, default="")
-    buttons = Column(JSON, nullable=True)
+    buttons = Column(JSON(none_as_null=True), nullable=True)
     agent_name = Column(String(80), nullable=True)
     client_id = Column(String(64), nullable=True)  # idempotency key from the widget
-    meta = Column(JSON, nullable=True)
+    meta = Column(JSON(none_as_null=True), nullable=True)
     created_at = Column(DateTime, default=utcnow, nullable=False)
 
 

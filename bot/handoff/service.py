@@ -76,6 +76,7 @@ class HandoffService:
             if conversation is None:
                 conversation = Conversation(id=conversation_id, language=language or "en")
                 session.add(conversation)
+                session.flush()  # the message's foreign key needs the row first
             elif language:
                 conversation.language = language
             conversation.last_activity_at = datetime.utcnow()
@@ -159,6 +160,7 @@ class HandoffService:
             if conversation is None:
                 conversation = Conversation(id=conversation_id, language=language)
                 session.add(conversation)
+                session.flush()
             active = session.execute(
                 select(Handoff).where(
                     Handoff.conversation_id == conversation_id, Handoff.status.in_(ACTIVE)

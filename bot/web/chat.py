@@ -47,7 +47,8 @@ def bot_messages_to_store(replies: list[dict]) -> list[dict[str, Any]]:
     """Rasa REST replies -> our message shape (text + buttons, nothing executable)."""
     stored = []
     for reply in replies:
-        text = reply.get("text") or ""
+        custom = reply.get("custom") if isinstance(reply.get("custom"), dict) else {}
+        text = reply.get("text") or str(custom.get("text") or "")
         buttons = [
             {"title": str(b.get("title", ""))[:80], "payload": str(b.get("payload", ""))[:200]}
             for b in reply.get("buttons") or []

@@ -53,7 +53,7 @@ class RasaClient:
 
     def status(self) -> dict[str, Any]:
         try:
-            response = self._http.get(f"{self.base_url}/status", timeout=3)
+            response = self._http.get(f"{self.base_url}/status", params=self._auth, timeout=3)
             response.raise_for_status()
             return {"status": "ok", "model": (response.json() or {}).get("model_file")}
         except (requests.RequestException, ValueError) as exc:
