@@ -24,14 +24,14 @@ class EmbedderSettings:
 @dataclass(frozen=True)
 class RoutingSettings:
     faq_min_score: dict[str, float] = field(
-        default_factory=lambda: {"faq": 0.86, "nlu_fallback": 0.88, "out_of_scope": 0.93}
+        default_factory=lambda: {"default": 0.88}
     )
-    faq_min_margin: float = 0.01
-    faq_confident_score: float = 0.92
+    faq_min_margin: float = 0.0
+    faq_confident_score: float = 0.95
 
     def gate(self) -> GateConfig:
         return GateConfig(
-            min_score=self.faq_min_score.get("faq", 0.86),
+            min_score=self.faq_min_score.get("default", 0.88),
             min_margin=self.faq_min_margin,
             confident_score=self.faq_confident_score,
         )

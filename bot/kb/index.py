@@ -11,6 +11,7 @@ import logging
 import os
 import tempfile
 import time
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +28,16 @@ log = logging.getLogger(__name__)
 HNSW_MIN_VECTORS = 50_000
 HNSW_NEIGHBOURS = 32
 HNSW_EF_SEARCH = 96
+# An entry scores the mean of its best few phrasings: steadier than the single best.
+TOP_PHRASINGS = 3
+# Slovak customers often type without diacritics; index a folded copy of those phrasings.
+FOLDED_LANGUAGES = frozenset({"sk"})
+# Bumped whenever the way rows are built or encoded changes: old indexes are rebuilt.
+INDEX_SCHEME = "query-top3-foldsk"
+
+
+def fold_diacritics(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 @dataclass(frozen=True)
@@ -86,25 +97,35 @@ class FaqIndex:
     ) -> None:
         self.entries = {e.id: e for e in entries}
         self.rows = rows
+        self.phrasings: dict[str, int] = {}
+        for row in rows:
+            self.phrasings[row.entry_id] = self.phrasings.get(row.entry_id, 0) + 1
         self.index = index
         self.manifest = manifest
 
     def search(self, query: np.ndarray, k: int = 5) -> list[EntryHit]:
-        """Best entries for one query vector; an entry scores its best phrasing."""
+        """Best entries for one query vector, scored by the mean of their top phrasings."""
         if self.index.ntotal == 0:
             return []
-        depth = min(self.index.ntotal, max(k * 8, 32))
+        depth = min(self.index.ntotal, max(k * 40, 256))
         scores, ids = self.index.search(np.ascontiguousarray(query.reshape(1, -1)), depth)
-        best: dict[str, EntryHit] = {}
+        floor = float(scores[0][-1])  # phrasings beyond the depth score at most this
+        grouped: dict[str, list[float]] = {}
+        first: dict[str, Row] = {}
         for score, row_id in zip(scores[0], ids[0], strict=True):
             if row_id < 0:
                 continue
             row = self.rows[row_id]
-            if row.entry_id not in best:
-                best[row.entry_id] = EntryHit(row.entry_id, float(score), row.question, row.lang)
-            if len(best) >= k:
-                break
-        return list(best.values())
+            grouped.setdefault(row.entry_id, []).append(float(score))
+            first.setdefault(row.entry_id, row)
+        hits = []
+        for entry_id, found in grouped.items():
+            top = found[:TOP_PHRASINGS]
+            top += [min(floor, top[-1])] * (min(TOP_PHRASINGS, self.phrasings[entry_id]) - len(top))
+            row = first[entry_id]
+            hits.append(EntryHit(entry_id, sum(top) / len(top), row.question, row.lang))
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits[:k]
 
 
 class VectorCache:
@@ -135,6 +156,18 @@ class VectorCache:
         _atomic_write(self._path, lambda f: np.savez(f, keys=np.array(keys), vectors=vectors))
 
 
+def phrasing_rows(entries: list[FaqEntry]) -> list[Row]:
+    rows = []
+    for entry in entries:
+        for lang, text in sorted(entry.texts.items()):
+            for question in text.questions:
+                rows.append(Row(entry.id, lang, question))
+                folded = fold_diacritics(question) if lang in FOLDED_LANGUAGES else question
+                if folded != question:
+                    rows.append(Row(entry.id, lang, folded))
+    return rows
+
+
 def build_index(
     entries: list[FaqEntry],
     embedder: Embedder,
@@ -143,18 +176,14 @@ def build_index(
     batch_size: int = 64,
 ) -> FaqIndex:
     """Embed every phrasing (reusing cached vectors) and build a fresh FAISS index."""
-    rows = [
-        Row(entry.id, lang, question)
-        for entry in entries
-        for lang, text in sorted(entry.texts.items())
-        for question in text.questions
-    ]
+    rows = phrasing_rows(entries)
     cache = VectorCache(cache_dir)
-    keys = [text_key(embedder.name, "passage", r.question) for r in rows]
+    # Phrasings are encoded like queries: question-to-question matching is symmetric.
+    keys = [text_key(embedder.name, "query", r.question) for r in rows]
     todo = [i for i, key in enumerate(keys) if cache.get(key) is None]
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
-        vectors = embedder.embed_passages([rows[i].question for i in batch])
+        vectors = embedder.embed_queries([rows[i].question for i in batch])
         for i, vector in zip(batch, vectors, strict=True):
             cache.put(keys[i], vector)
         if progress:
@@ -166,7 +195,7 @@ def build_index(
     )
     index = build_faiss(matrix)
     manifest = Manifest(
-        model=embedder.name,
+        model=f"{embedder.name}|{INDEX_SCHEME}",
         content_hash=content_hash(entries),
         built_at=time.time(),
         entries=len(entries),
@@ -193,7 +222,7 @@ def load_saved_index(directory: Path, entries: list[FaqEntry], model: str) -> Fa
     try:
         payload = json.loads((directory / "manifest.json").read_text())
         manifest = Manifest(**payload["manifest"])
-        if manifest.model != model or manifest.content_hash != content_hash(entries):
+        if manifest.model != f"{model}|{INDEX_SCHEME}" or manifest.content_hash != content_hash(entries):
             return None
         raw = np.frombuffer((directory / "faq.faiss").read_bytes(), dtype=np.uint8)
         index = faiss.deserialize_index(raw)

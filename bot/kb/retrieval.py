@@ -62,9 +62,9 @@ class Bm25Retriever:
 class GateConfig:
     """Thresholds on the cosine of the best phrasing; tuned by ``make bench-kb``."""
 
-    min_score: float = 0.86
-    min_margin: float = 0.01
-    confident_score: float = 0.92
+    min_score: float = 0.88
+    min_margin: float = 0.0
+    confident_score: float = 0.95
 
 
 @dataclass(frozen=True)

@@ -133,3 +133,22 @@ def messages() -> Any:
         if found or time.monotonic() >= deadline:
             return jsonify({"messages": found, "mode": service.conversation_mode(session_id)})
         time.sleep(POLL_STEP_SECONDS)
+
+
+@chat_blueprint.post("/feedback")
+def feedback() -> Any:
+    """The optional comment (and rating) after a conversation with an agent ends."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return _error("send JSON: {session_id, rating, comment}", 400)
+    session_id = _session_id(payload.get("session_id"))
+    if session_id is None:
+        return _error("missing or invalid session_id", 400)
+    rating, comment = payload.get("rating"), payload.get("comment")
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        return _error("rating must be a whole number from 1 to 5", 400)
+    if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
+        return _error("comment must be text of at most 2000 characters", 400)
+    if not _handoff().record_csat(session_id, rating, comment):
+        return _error("there is no finished conversation with a person to rate", 404)
+    return jsonify({"ok": True})

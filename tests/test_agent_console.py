@@ -1,0 +1,420 @@
+"""The agent console through Flask's test client, on its own SQLite database."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bot import composition
+from bot import settings as bot_settings
+from bot.db import session_scope
+from bot.handoff import agents, queries
+from bot.handoff.models import Handoff
+from bot.handoff.service import HandoffService
+from bot.web import create_app
+from tests.support import stack as stack_support
+
+PASSWORD = "correct horse battery"
+META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _clear_caches() -> None:
+    bot_settings.get_settings.cache_clear()
+    for cached in (composition.database_url, composition.secret, composition.handoff_service,
+                   composition.shop_store):
+        cached.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    tmp: Path = tmp_path_factory.mktemp("agent_console")
+    env = {
+        "BOT_VAR_DIR": str(tmp / "var"),
+        "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}",
+        "SECRET_KEY": secrets.token_hex(32),
+        "BOT_SETTINGS": str(stack_support.test_settings_file(tmp)),
+        "RASA_URL": f"http://127.0.0.1:{stack_support.free_port()}",  # nothing listens: Rasa is "down"
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{stack_support.free_port()}",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        _clear_caches()
+        application = create_app()
+        for name in ("alice", "bob"):
+            agents.upsert_agent(composition.database_url(), name, PASSWORD, name.capitalize())
+        yield application
+    _clear_caches()
+
+
+@pytest.fixture()
+def service(app: Flask) -> HandoffService:
+    return app.extensions["handoff"]
+
+
+def _agent_id(service: HandoffService, username: str) -> int:
+    from sqlalchemy import select
+
+    from bot.handoff.models import Agent
+
+    with session_scope(service.url) as db:
+        return db.execute(select(Agent.id).where(Agent.username == username)).scalar_one()
+
+
+def login(client: FlaskClient, username: str = "alice", password: str = PASSWORD, **kw) -> tuple:
+    page = client.get("/agent/login", **kw)
+    token = FORM_TOKEN.search(page.get_data(as_text=True)).group(1)
+    response = client.post(
+        "/agent/login", data={"username": username, "password": password, "csrf_token": token}, **kw
+    )
+    return response, token
+
+
+def token_of(client: FlaskClient) -> str:
+    return META_TOKEN.search(client.get("/agent/").get_data(as_text=True)).group(1)
+
+
+@pytest.fixture()
+def alice(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    response, _ = login(client, "alice")
+    assert response.status_code == 303
+    return client
+
+
+@pytest.fixture()
+def bob(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    assert login(client, "bob")[0].status_code == 303
+    return client
+
+
+def new_handoff(service: HandoffService, customer_text: str = "I want to talk to a person",
+                **context) -> tuple[int, str]:
+    conversation = secrets.token_urlsafe(24)
+    service.record_message(conversation, "customer", "hello")
+    service.record_message(conversation, "bot", "Hi! How can I help?")
+    service.record_message(conversation, "customer", customer_text)
+    agents.touch(service.url, _agent_id(service, "alice"))  # someone is online: it queues
+    transcript = [
+        {"sender": "customer", "text": "hello", "at": 1.0,
+         "intent_ranking": [{"name": "greet", "confidence": 0.97}, {"name": "thanks", "confidence": 0.02}],
+         "entities": []},
+        {"sender": "bot", "text": "Hi! How can I help?", "at": 2.0},
+        {"sender": "customer", "text": customer_text, "at": 3.0,
+         "intent_ranking": [{"name": "request_human", "confidence": 0.91}], "entities": []},
+    ]
+    start = service.start(conversation, "customer_request", "sk", {
+        "reason": "customer_request", "language": "sk", "transcript": transcript,
+        "slots": context.get("slots", {}), "verified_order": context.get("verified_order"),
+        "faq_candidates": [{"id": "refund_policy", "score": 0.81}],
+    })
+    assert start.online
+    return start.handoff_id, conversation
+
+
+def json_post(client: FlaskClient, url: str, token: str | None, body: dict | None = None):
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["X-CSRFToken"] = token
+    return client.post(url, json=body if body is not None else {}, headers=headers)
+
+
+# --- login -------------------------------------------------------------------------
+def test_every_page_requires_login(app: Flask, service: HandoffService) -> None:
+    handoff_id, _ = new_handoff(service)
+    client = app.test_client()
+    page = client.get("/agent/")
+    assert page.status_code == 302 and "/agent/login" in page.headers["Location"]
+    conversation = client.get(f"/agent/handoffs/{handoff_id}")
+    assert conversation.status_code == 302 and "/agent/login" in conversation.headers["Location"]
+    for url in ("/agent/queue.json", f"/agent/handoffs/{handoff_id}/events", "/agent/kb/search?q=x"):
+        response = client.get(url)
+        assert response.status_code == 401, url
+        assert response.get_json() == {"error": "login required"}
+    # A POST with a valid token but no login is refused too.
+    token = FORM_TOKEN.search(client.get("/agent/login").get_data(as_text=True)).group(1)
+    assert json_post(client, f"/agent/handoffs/{handoff_id}/claim", token).status_code == 401
+    assert service.active_handoff(_conversation_of(service, handoff_id)).status == "queued"
+
+
+def _conversation_of(service: HandoffService, handoff_id: int) -> str:
+    with session_scope(service.url) as db:
+        return db.get(Handoff, handoff_id).conversation_id
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(app: Flask) -> None:
+    client = app.test_client()
+    for username, password in (("alice", "not the password"), ("mallory", PASSWORD)):
+        response, _ = login(client, username, password)
+        assert response.status_code == 401
+        assert "wrong login or password" in response.get_data(as_text=True)
+    assert client.get("/agent/").status_code == 302  # still not logged in
+
+
+def test_failed_logins_are_rate_limited_per_ip_and_per_login(app: Flask) -> None:
+    client = app.test_client()
+    from_ip = {"environ_base": {"REMOTE_ADDR": "10.0.0.7"}}
+    for attempt in range(5):
+        assert login(client, f"nobody{attempt}", "wrong password", **from_ip)[0].status_code == 401
+    # Blocked from that address, even with the right password.
+    assert login(client, "alice", PASSWORD, **from_ip)[0].status_code == 429
+    # One login name attacked from many addresses.
+    for n in range(5):
+        other = app.test_client()
+        ip = {"environ_base": {"REMOTE_ADDR": f"10.0.1.{n}"}}
+        assert login(other, "bob", "wrong password", **ip)[0].status_code == 401
+    blocked = app.test_client()
+    assert login(blocked, "bob", PASSWORD, environ_base={"REMOTE_ADDR": "10.0.2.1"})[0].status_code == 429
+    app.extensions["agent_login_failures"]._hits.clear()  # let the other tests log bob in
+
+
+def test_login_regenerates_the_session_and_logout_ends_it(app: Flask) -> None:
+    client = app.test_client()
+    response, before = login(client)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/agent/")
+    after = token_of(client)
+    assert after != before  # the pre-login session (and its CSRF token) is gone
+    assert client.post("/agent/logout", data={"csrf_token": after}).status_code == 303
+    assert client.get("/agent/").status_code == 302
+
+
+def test_login_does_not_redirect_off_site(app: Flask) -> None:
+    client = app.test_client()
+    page = client.get("/agent/login?next=https://evil.example/")
+    token = FORM_TOKEN.search(page.get_data(as_text=True)).group(1)
+    response = client.post("/agent/login", data={
+        "username": "alice", "password": PASSWORD, "csrf_token": token, "next": "//evil.example/x"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/agent/")
+
+
+# --- CSRF ----------------------------------------------------------------------------
+def test_posts_without_csrf_token_are_refused_even_when_logged_in(
+    alice: FlaskClient, service: HandoffService
+) -> None:
+    handoff_id, conversation = new_handoff(service)
+    url = f"/agent/handoffs/{handoff_id}"
+    assert json_post(alice, url + "/claim", None).status_code == 400
+    assert alice.post(url + "/notes", data={"text": "no token"}).status_code == 400
+    assert alice.post("/agent/logout").status_code == 400
+    assert service.active_handoff(conversation).status == "queued"
+    assert queries.notes(service.url, handoff_id) == []
+    token = token_of(alice)
+    assert json_post(alice, url + "/claim", "forged-token").status_code == 400
+    assert json_post(alice, url + "/claim", token).status_code == 200
+    assert alice.post(url + "/notes", data={"text": "with token", "csrf_token": token}).status_code == 303
+    assert [n["text"] for n in queries.notes(service.url, handoff_id)] == ["with token"]
+
+
+# --- claiming ------------------------------------------------------------------------
+def test_two_agents_claiming_at_once_exactly_one_wins(
+    alice: FlaskClient, bob: FlaskClient, service: HandoffService
+) -> None:
+    handoff_id, conversation = new_handoff(service)
+    clients = {"Alice": alice, "Bob": bob}
+    tokens = {name: token_of(client) for name, client in clients.items()}
+    barrier = threading.Barrier(2)
+    results: dict[str, tuple[int, dict]] = {}
+
+    def claim(name: str) -> None:
+        barrier.wait()
+        response = json_post(clients[name], f"/agent/handoffs/{handoff_id}/claim", tokens[name])
+        results[name] = (response.status_code, response.get_json())
+
+    threads = [threading.Thread(target=claim, args=(name,)) for name in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(status for status, _ in results.values()) == [200, 409]
+    winner = next(name for name, (status, _) in results.items() if status == 200)
+    loser = next(name for name in clients if name != winner)
+    assert results[loser][1]["error"] == f"already taken by {winner}"
+    assert service.active_handoff(conversation).agent_id == _agent_id(service, winner.lower())
+    # The winner claiming again is harmless; the loser cannot reply.
+    assert json_post(clients[winner], f"/agent/handoffs/{handoff_id}/claim", tokens[winner]).status_code == 200
+    reply = json_post(clients[loser], f"/agent/handoffs/{handoff_id}/messages", tokens[loser], {"text": "hi"})
+    assert reply.status_code == 409
+
+
+# --- the queue -----------------------------------------------------------------------
+def test_queue_lists_waiting_oldest_first_with_preview_and_touches_presence(
+    alice: FlaskClient, service: HandoffService
+) -> None:
+    first, _ = new_handoff(service, "first customer question")
+    second, _ = new_handoff(service, "second customer question")
+    data = alice.get("/agent/queue.json").get_json()
+    ids = [row["id"] for row in data["waiting"]]
+    assert ids.index(first) < ids.index(second)
+    row = next(r for r in data["waiting"] if r["id"] == first)
+    assert row["preview"] == "first customer question"
+    assert row["language"] == "sk" and row["reason"] == "customer_request"
+    assert row["wait_seconds"] >= 0
+    assert service.agents_online()
+    page = alice.get("/agent/").get_data(as_text=True)
+    assert f'data-handoff-id="{first}"' in page and "first customer question" in page
+
+
+def test_ticket_promise_stays_visible_until_kept(alice: FlaskClient, service: HandoffService) -> None:
+    conversation = secrets.token_urlsafe(24)
+    service.record_message(conversation, "customer", "my order never came")
+    with session_scope(service.url) as db:
+        db.add(Handoff(conversation_id=conversation, status="ticket", reason="customer_request",
+                       language="en", context={"transcript": []}))
+    service.leave_contact(conversation, "jana@example.com")
+    tickets = alice.get("/agent/queue.json").get_json()["tickets"]
+    ticket = next(t for t in tickets if t["contact_email"] == "jana@example.com")
+    assert ticket["promise"] == "reply by email within 24 hours" and ticket["promise_due_at"]
+    assert "jana@example.com" in alice.get("/agent/").get_data(as_text=True)
+    kept = alice.post(f"/agent/tickets/{ticket['id']}/promise-kept", data={"csrf_token": token_of(alice)})
+    assert kept.status_code == 303
+    assert ticket["id"] not in [t["id"] for t in alice.get("/agent/queue.json").get_json()["tickets"]]
+
+
+# --- the conversation view -----------------------------------------------------------
+def test_customer_html_is_escaped_in_the_conversation_page(
+    alice: FlaskClient, service: HandoffService
+) -> None:
+    evil = "<script>alert(1)</script>"
+    handoff_id, _ = new_handoff(service, evil, slots={"order_number": "<img src=x onerror=alert(2)>"})
+    page = alice.get(f"/agent/handoffs/{handoff_id}").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert evil not in page
+    assert "<img src=x" not in page
+    assert "<script>" not in page.replace('<script src="/static/agent/', "")
+
+
+def test_conversation_page_shows_the_whole_context(alice: FlaskClient, service: HandoffService) -> None:
+    handoff_id, _ = new_handoff(service, slots={"email": "x@example.com"})
+    page = alice.get(f"/agent/handoffs/{handoff_id}").get_data(as_text=True)
+    assert "I want to talk to a person" in page and "Hi! How can I help?" in page
+    assert "request_human" in page and "0.91" in page  # the intent ranking of that message
+    assert "greet" in page and "0.97" in page
+    assert "refund_policy" in page and "0.81" in page  # FAQ candidates with scores
+    assert "customer request" in page and ">sk<" in page
+    assert "x@example.com" in page  # slots
+
+
+def test_notes_are_stored_and_shown_to_agents(
+    alice: FlaskClient, bob: FlaskClient, service: HandoffService
+) -> None:
+    handoff_id, conversation = new_handoff(service)
+    response = alice.post(f"/agent/handoffs/{handoff_id}/notes",
+                          data={"text": "customer is a <b>VIP</b>", "csrf_token": token_of(alice)})
+    assert response.status_code == 303
+    stored = queries.notes(service.url, handoff_id)
+    assert [(n["text"], n["agent_name"]) for n in stored] == [("customer is a <b>VIP</b>", "Alice")]
+    page = bob.get(f"/agent/handoffs/{handoff_id}").get_data(as_text=True)
+    assert "customer is a &lt;b&gt;VIP&lt;/b&gt;" in page
+    # Notes never reach the customer.
+    assert all("VIP" not in m["text"] for m in service.messages_after(conversation))
+
+
+def test_live_chat_both_ways(alice: FlaskClient, service: HandoffService, app: Flask) -> None:
+    handoff_id, conversation = new_handoff(service)
+    token = token_of(alice)
+    assert json_post(alice, f"/agent/handoffs/{handoff_id}/claim", token).status_code == 200
+    sent = json_post(alice, f"/agent/handoffs/{handoff_id}/messages", token, {"text": "Hello, Alice here"})
+    assert sent.status_code == 200
+    message = sent.get_json()["message"]
+    customer = app.test_client()
+    seen = customer.get(f"/api/messages?session_id={conversation}&after={message['id'] - 1}").get_json()
+    assert seen["messages"][0]["sender"] == "agent"
+    assert seen["messages"][0]["agent_name"] == "Alice" and seen["mode"] == "handoff"
+    reply = customer.post("/api/chat", json={"session_id": conversation, "text": "thanks, my kettle broke"})
+    assert reply.get_json()["mode"] == "handoff"
+    events = alice.get(f"/agent/handoffs/{handoff_id}/events?after={message['id']}&wait=2").get_json()
+    assert [m["text"] for m in events["messages"]] == ["thanks, my kettle broke"]
+    assert events["status"] == "assigned"
+    empty = json_post(alice, f"/agent/handoffs/{handoff_id}/messages", token, {"text": "   "})
+    assert empty.status_code == 400
+
+
+def test_kb_search_answers_in_the_requested_language(alice: FlaskClient) -> None:
+    results = alice.get("/agent/kb/search?q=refund&lang=sk").get_json()["results"]
+    assert results and all(r["answer"] for r in results)
+    assert results[0]["lang"] == "sk"
+    assert alice.get("/agent/kb/search?q=&lang=sk").status_code == 400
+    by_id = alice.get("/agent/kb/search?q=refund_policy&lang=en").get_json()["results"]
+    assert by_id[0]["id"] == "refund_policy"
+
+
+# --- resolving -----------------------------------------------------------------------
+class FakeRasa:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def resume_and_run(self, sender: str, action: str) -> list[dict]:
+        self.calls.append((sender, action))
+        buttons = [{"title": str(n), "payload": f'/rate{{"rating": {n}}}'} for n in range(1, 6)]
+        return [{"recipient_id": sender, "text": "How would you rate the help you got today?",
+                 "buttons": buttons}]
+
+
+def test_resolve_gives_the_conversation_back_to_the_bot_and_asks_for_a_rating(
+    alice: FlaskClient, service: HandoffService, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handoff_id, conversation = new_handoff(service)
+    token = token_of(alice)
+    assert json_post(alice, f"/agent/handoffs/{handoff_id}/claim", token).status_code == 200
+    assert service.conversation_mode(conversation) == "handoff"
+    fake = FakeRasa()
+    monkeypatch.setitem(app.extensions, "rasa", fake)
+    response = json_post(alice, f"/agent/handoffs/{handoff_id}/resolve", token)
+    assert response.status_code == 200
+    assert response.get_json() == {"ok": True, "rating_prompt": True, "warning": None}
+    assert service.conversation_mode(conversation) == "bot"
+    assert fake.calls == [(conversation, "action_ask_rating")]
+    prompt = service.messages_after(conversation)[-1]
+    assert prompt["sender"] == "bot" and len(prompt["buttons"]) == 5
+    assert queries.handoff_detail(service.url, handoff_id)["status"] == "resolved"
+    # Resolving twice is a conflict, not a second rating prompt.
+    assert json_post(alice, f"/agent/handoffs/{handoff_id}/resolve", token).status_code == 409
+
+
+def test_resolve_still_works_when_rasa_is_down(alice: FlaskClient, service: HandoffService) -> None:
+    handoff_id, conversation = new_handoff(service)
+    token = token_of(alice)
+    assert json_post(alice, f"/agent/handoffs/{handoff_id}/claim", token).status_code == 200
+    response = json_post(alice, f"/agent/handoffs/{handoff_id}/resolve", token)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["rating_prompt"] is False and "could not be reached" in body["warning"]
+    assert service.conversation_mode(conversation) == "bot"
+    # The form (no-JS) path shows the warning after the redirect.
+    other, _ = new_handoff(service)
+    assert json_post(alice, f"/agent/handoffs/{other}/claim", token).status_code == 200
+    page = alice.post(f"/agent/handoffs/{other}/resolve", data={"csrf_token": token}, follow_redirects=True)
+    assert "could not be reached" in page.get_data(as_text=True)
+
+
+def test_verified_order_and_the_customers_earlier_handoffs_are_shown(
+    alice: FlaskClient, service: HandoffService
+) -> None:
+    from datetime import date
+
+    from bot.shop.models import Customer, Order, OrderItem
+
+    number = f"{secrets.randbelow(900000) + 100000}"
+    with session_scope(service.url) as db:
+        customer = Customer(email=f"eva{number}@example.com", name="Eva Kováčová", language="sk")
+        order = Order(number=number, customer=customer, status="shipped", carrier="GLS",
+                      tracking_number="GLS123", ordered_at=date(2024, 5, 2))
+        order.items.append(OrderItem(sku="KT-220", name="Electric kettle Voltik", category="kitchen",
+                                     quantity=1, unit_price=39.90))
+        db.add(order)
+    earlier, _ = new_handoff(service, "my kettle is late", verified_order=number)
+    later, _ = new_handoff(service, "still no kettle", verified_order=number)
+    page = alice.get(f"/agent/handoffs/{later}").get_data(as_text=True)
+    assert number in page and "shipped" in page and "GLS123" in page
+    assert "Electric kettle Voltik" in page and "39.90" in page
+    assert f"eva{number}@example.com" in page  # known by the verified order's email
+    assert f'href="/agent/handoffs/{earlier}"' in page and "my kettle is late" in page
