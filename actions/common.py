@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import composition
@@ -23,7 +23,11 @@ class ActionStopFlow(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_stopped")
-        return [ActiveLoop(None), *(SlotSet(s, None) for s in FLOW_SLOTS), SlotSet("verification_failures", 0)]
+        return [
+            ActiveLoop(None),
+            *(SlotSet(s, None) for s in FLOW_SLOTS),
+            SlotSet("verification_failures", 0),
+        ]
 
 
 class ActionAskRating(Action):
@@ -65,4 +69,5 @@ class ActionDefaultFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_rephrase")
-        return []
+        # Like Rasa's own fallback: forget the turn so the policies don't loop on it.
+        return [UserUtteranceReverted()]

@@ -55,7 +55,10 @@ class ValidateReturnForm(VerifiedOrderForm):
             return []
         if tracker.get_slot("verified_order") and tracker.get_slot("email"):
             order = verified_order(tracker)
-            if order and composition.shop_store().eligibility(order, date.today()) is not Eligibility.ELIGIBLE:
+            if (
+                order
+                and composition.shop_store().eligibility(order, date.today()) is not Eligibility.ELIGIBLE
+            ):
                 return []  # the submit action explains why
         return domain_slots
 

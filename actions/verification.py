@@ -62,6 +62,7 @@ class VerifiedOrderForm(FormValidationAction, ABC):
             return {"email": email}
         order = composition.shop_store().find_verified_order(number, email)
         if order is not None:
+            composition.handoff_service().link_customer(tracker.sender_id, email)
             return {"email": email, "verified_order": order.number, "verification_failures": 0}
         failures = self.failures(tracker) + 1
         if failures < get_settings().handoff.max_verification_failures:

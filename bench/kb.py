@@ -36,7 +36,7 @@ def ranking_metrics(ranked: list[list[str]], gold: list[str]) -> dict[str, float
     return {"top1": top1 / n, "hit3": hit3 / n, "mrr": rr / n, "n": len(gold)}
 
 
-def evaluate_retrieval(kb, rows: list[dict], key: str) -> dict[str, dict]:  # noqa: ANN001
+def evaluate_retrieval(kb, rows: list[dict], key: str) -> dict[str, dict]:
     by_lang: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         lang = row.get("lang", "en")
@@ -62,14 +62,14 @@ def evaluate_retrieval(kb, rows: list[dict], key: str) -> dict[str, dict]:  # no
     return report
 
 
-def false_answers(kb, rows: list[dict]) -> dict[str, float]:  # noqa: ANN001
+def false_answers(kb, rows: list[dict]) -> dict[str, float]:
     answered = sum(kb.decide(r["text"]).answered for r in rows)
     bm25_any = sum(bool(kb.search_bm25(r["text"], k=1)) for r in rows)
     n = max(len(rows), 1)
     return {"dense_gate": answered / n, "bm25_any_match": bm25_any / n, "n": len(rows)}
 
 
-def cross_lingual(kb) -> dict[str, float]:  # noqa: ANN001
+def cross_lingual(kb) -> dict[str, float]:
     embedder = kb.embedder
     out = {}
     for lang in ("ru", "sk", "hu"):
@@ -110,7 +110,9 @@ def scale(sizes: list[int], phrasings: int, dim: int = 384, queries: int = 300) 
                 "build_s": round(build, 2),
                 "p50_ms": round(statistics.median(latencies), 3),
                 "p95_ms": round(float(np.percentile(latencies, 95)), 3),
-                "index_mb": round(index.ntotal * dim * 4 / 2**20 * (1.3 if "HNSW" in type(index).__name__ else 1), 1),
+                "index_mb": round(
+                    index.ntotal * dim * 4 / 2**20 * (1.3 if "HNSW" in type(index).__name__ else 1), 1
+                ),
                 "rss_growth_mb": round(_rss_mb() - rss_before, 1),
             }
         )
@@ -123,7 +125,7 @@ def _rss_mb() -> float:
         return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def query_latency(kb, rows: list[dict]) -> dict[str, float]:  # noqa: ANN001
+def query_latency(kb, rows: list[dict]) -> dict[str, float]:
     """End-to-end FAQ search (embedding + FAISS) on uncached dev questions."""
     times = []
     for row in rows[:200]:
@@ -143,8 +145,11 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     if args.backend:
-        settings = replace(settings, embedder=replace(settings.embedder, backend=args.backend, model=args.model),
-                           kb_index_dir=ROOT / ".cache" / f"kb-{args.backend}")
+        settings = replace(
+            settings,
+            embedder=replace(settings.embedder, backend=args.backend, model=args.model),
+            kb_index_dir=ROOT / ".cache" / f"kb-{args.backend}",
+        )
     kb = knowledge_base_from(settings)
     t0 = time.perf_counter()
     status = kb.load()
@@ -154,7 +159,9 @@ def main() -> None:
         "index_load_or_build_s": round(time.perf_counter() - t0, 2),
         "dev": evaluate_retrieval(kb, kb_dev(), "faq_id"),
     }
-    faq_rows = [dict(r, faq_id=r["route"].removeprefix("faq:")) for r in bitext() if r["route"].startswith("faq:")]
+    faq_rows = [
+        dict(r, faq_id=r["route"].removeprefix("faq:")) for r in bitext() if r["route"].startswith("faq:")
+    ]
     report["bitext_faq"] = evaluate_retrieval(kb, faq_rows, "faq_id")
     report["clinc_oos_false_answers"] = false_answers(kb, clinc_oos())
     report["tatoeba_top1"] = cross_lingual(kb)
@@ -168,9 +175,13 @@ def main() -> None:
 
 
 def print_report(report: dict) -> None:
-    print(f"model {report['model']}, {report['entries']} entries, index ready in {report['index_load_or_build_s']} s")
+    print(
+        f"model {report['model']}, {report['entries']} entries, index ready in {report['index_load_or_build_s']} s"
+    )
     for title, key in (("own dev paraphrases", "dev"), ("Bitext FAQ rows (en)", "bitext_faq")):
-        print(f"\n{title}: lang  n   dense top1/hit@3/MRR   |  BM25 top1/hit@3/MRR   | gate correct/wrong/abstain")
+        print(
+            f"\n{title}: lang  n   dense top1/hit@3/MRR   |  BM25 top1/hit@3/MRR   | gate correct/wrong/abstain"
+        )
         for lang, r in report[key].items():
             d, b = r["dense"], r["bm25"]
             print(
@@ -179,7 +190,9 @@ def print_report(report: dict) -> None:
                 f"{r['gate_correct']:.3f} {r['gate_wrong']:.3f} {r['gate_abstain']:.3f}"
             )
     fa = report["clinc_oos_false_answers"]
-    print(f"\nCLINC oos ({fa['n']}): false answers, dense + gate {fa['dense_gate']:.3f}; BM25 (any match) {fa['bm25_any_match']:.3f}")
+    print(
+        f"\nCLINC oos ({fa['n']}): false answers, dense + gate {fa['dense_gate']:.3f}; BM25 (any match) {fa['bm25_any_match']:.3f}"
+    )
     print("Tatoeba x->en top-1: " + ", ".join(f"{k} {v:.3f}" for k, v in report["tatoeba_top1"].items()))
     lat = report["search_latency_with_embedding"]
     print(f"FAQ search incl. query embedding: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms")

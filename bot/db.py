@@ -21,7 +21,7 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 15})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection, _record) -> None:  # noqa: ANN001
+        def _sqlite_pragmas(connection, _record) -> None:
             # WAL lets the gateway read while the action server writes.
             cursor = connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -35,7 +35,7 @@ def get_engine(url: str) -> Engine:
 
 def init_db(url: str) -> Engine:
     """Create the tables of every model module (idempotent)."""
-    import bot.handoff.models  # noqa: F401 - registers tables on Base
+    import bot.handoff.models
     import bot.shop.models  # noqa: F401
 
     engine = get_engine(url)

@@ -23,9 +23,7 @@ class EmbedderSettings:
 
 @dataclass(frozen=True)
 class RoutingSettings:
-    faq_min_score: dict[str, float] = field(
-        default_factory=lambda: {"default": 0.88}
-    )
+    faq_min_score: dict[str, float] = field(default_factory=lambda: {"default": 0.88})
     faq_min_margin: float = 0.0
     faq_confident_score: float = 0.95
 

@@ -28,8 +28,12 @@ FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def _clear_caches() -> None:
     bot_settings.get_settings.cache_clear()
-    for cached in (composition.database_url, composition.secret, composition.handoff_service,
-                   composition.shop_store):
+    for cached in (
+        composition.database_url,
+        composition.secret,
+        composition.handoff_service,
+        composition.shop_store,
+    ):
         cached.cache_clear()
 
 
@@ -97,26 +101,44 @@ def bob(app: Flask) -> FlaskClient:
     return client
 
 
-def new_handoff(service: HandoffService, customer_text: str = "I want to talk to a person",
-                **context) -> tuple[int, str]:
+def new_handoff(
+    service: HandoffService, customer_text: str = "I want to talk to a person", **context
+) -> tuple[int, str]:
     conversation = secrets.token_urlsafe(24)
     service.record_message(conversation, "customer", "hello")
     service.record_message(conversation, "bot", "Hi! How can I help?")
     service.record_message(conversation, "customer", customer_text)
     agents.touch(service.url, _agent_id(service, "alice"))  # someone is online: it queues
     transcript = [
-        {"sender": "customer", "text": "hello", "at": 1.0,
-         "intent_ranking": [{"name": "greet", "confidence": 0.97}, {"name": "thanks", "confidence": 0.02}],
-         "entities": []},
+        {
+            "sender": "customer",
+            "text": "hello",
+            "at": 1.0,
+            "intent_ranking": [{"name": "greet", "confidence": 0.97}, {"name": "thanks", "confidence": 0.02}],
+            "entities": [],
+        },
         {"sender": "bot", "text": "Hi! How can I help?", "at": 2.0},
-        {"sender": "customer", "text": customer_text, "at": 3.0,
-         "intent_ranking": [{"name": "request_human", "confidence": 0.91}], "entities": []},
+        {
+            "sender": "customer",
+            "text": customer_text,
+            "at": 3.0,
+            "intent_ranking": [{"name": "request_human", "confidence": 0.91}],
+            "entities": [],
+        },
     ]
-    start = service.start(conversation, "customer_request", "sk", {
-        "reason": "customer_request", "language": "sk", "transcript": transcript,
-        "slots": context.get("slots", {}), "verified_order": context.get("verified_order"),
-        "faq_candidates": [{"id": "refund_policy", "score": 0.81}],
-    })
+    start = service.start(
+        conversation,
+        "customer_request",
+        "sk",
+        {
+            "reason": "customer_request",
+            "language": "sk",
+            "transcript": transcript,
+            "slots": context.get("slots", {}),
+            "verified_order": context.get("verified_order"),
+            "faq_candidates": [{"id": "refund_policy", "score": 0.81}],
+        },
+    )
     assert start.online
     return start.handoff_id, conversation
 
@@ -191,8 +213,10 @@ def test_login_does_not_redirect_off_site(app: Flask) -> None:
     client = app.test_client()
     page = client.get("/agent/login?next=https://evil.example/")
     token = FORM_TOKEN.search(page.get_data(as_text=True)).group(1)
-    response = client.post("/agent/login", data={
-        "username": "alice", "password": PASSWORD, "csrf_token": token, "next": "//evil.example/x"})
+    response = client.post(
+        "/agent/login",
+        data={"username": "alice", "password": PASSWORD, "csrf_token": token, "next": "//evil.example/x"},
+    )
     assert response.status_code == 303 and response.headers["Location"].endswith("/agent/")
 
 
@@ -240,7 +264,9 @@ def test_two_agents_claiming_at_once_exactly_one_wins(
     assert results[loser][1]["error"] == f"already taken by {winner}"
     assert service.active_handoff(conversation).agent_id == _agent_id(service, winner.lower())
     # The winner claiming again is harmless; the loser cannot reply.
-    assert json_post(clients[winner], f"/agent/handoffs/{handoff_id}/claim", tokens[winner]).status_code == 200
+    assert (
+        json_post(clients[winner], f"/agent/handoffs/{handoff_id}/claim", tokens[winner]).status_code == 200
+    )
     reply = json_post(clients[loser], f"/agent/handoffs/{handoff_id}/messages", tokens[loser], {"text": "hi"})
     assert reply.status_code == 409
 
@@ -267,8 +293,15 @@ def test_ticket_promise_stays_visible_until_kept(alice: FlaskClient, service: Ha
     conversation = secrets.token_urlsafe(24)
     service.record_message(conversation, "customer", "my order never came")
     with session_scope(service.url) as db:
-        db.add(Handoff(conversation_id=conversation, status="ticket", reason="customer_request",
-                       language="en", context={"transcript": []}))
+        db.add(
+            Handoff(
+                conversation_id=conversation,
+                status="ticket",
+                reason="customer_request",
+                language="en",
+                context={"transcript": []},
+            )
+        )
     service.leave_contact(conversation, "jana@example.com")
     tickets = alice.get("/agent/queue.json").get_json()["tickets"]
     ticket = next(t for t in tickets if t["contact_email"] == "jana@example.com")
@@ -307,8 +340,10 @@ def test_notes_are_stored_and_shown_to_agents(
     alice: FlaskClient, bob: FlaskClient, service: HandoffService
 ) -> None:
     handoff_id, conversation = new_handoff(service)
-    response = alice.post(f"/agent/handoffs/{handoff_id}/notes",
-                          data={"text": "customer is a <b>VIP</b>", "csrf_token": token_of(alice)})
+    response = alice.post(
+        f"/agent/handoffs/{handoff_id}/notes",
+        data={"text": "customer is a <b>VIP</b>", "csrf_token": token_of(alice)},
+    )
     assert response.status_code == 303
     stored = queries.notes(service.url, handoff_id)
     assert [(n["text"], n["agent_name"]) for n in stored] == [("customer is a <b>VIP</b>", "Alice")]
@@ -355,8 +390,9 @@ class FakeRasa:
     def resume_and_run(self, sender: str, action: str) -> list[dict]:
         self.calls.append((sender, action))
         buttons = [{"title": str(n), "payload": f'/rate{{"rating": {n}}}'} for n in range(1, 6)]
-        return [{"recipient_id": sender, "text": "How would you rate the help you got today?",
-                 "buttons": buttons}]
+        return [
+            {"recipient_id": sender, "text": "How would you rate the help you got today?", "buttons": buttons}
+        ]
 
 
 def test_resolve_gives_the_conversation_back_to_the_bot_and_asks_for_a_rating(
@@ -406,10 +442,19 @@ def test_verified_order_and_the_customers_earlier_handoffs_are_shown(
     number = f"{secrets.randbelow(900000) + 100000}"
     with session_scope(service.url) as db:
         customer = Customer(email=f"eva{number}@example.com", name="Eva Kováčová", language="sk")
-        order = Order(number=number, customer=customer, status="shipped", carrier="GLS",
-                      tracking_number="GLS123", ordered_at=date(2024, 5, 2))
-        order.items.append(OrderItem(sku="KT-220", name="Electric kettle Voltik", category="kitchen",
-                                     quantity=1, unit_price=39.90))
+        order = Order(
+            number=number,
+            customer=customer,
+            status="shipped",
+            carrier="GLS",
+            tracking_number="GLS123",
+            ordered_at=date(2024, 5, 2),
+        )
+        order.items.append(
+            OrderItem(
+                sku="KT-220", name="Electric kettle Voltik", category="kitchen", quantity=1, unit_price=39.90
+            )
+        )
         db.add(order)
     earlier, _ = new_handoff(service, "my kettle is late", verified_order=number)
     later, _ = new_handoff(service, "still no kettle", verified_order=number)

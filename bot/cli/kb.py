@@ -42,7 +42,7 @@ def run_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _knowledge_base(path: Path | None):  # noqa: ANN202
+def _knowledge_base(path: Path | None):
     from dataclasses import replace
 
     from bot.kb.factory import knowledge_base_from

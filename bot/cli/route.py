@@ -97,9 +97,7 @@ def evaluate(engine: RouteEngine, items: list[dict[str, Any]]) -> dict[str, Any]
         "n": by_lang["all"]["n"],
         "per_language": {k: _ratio(v) for k, v in sorted(by_lang.items()) if k != "all"},
         "per_route": {k: _ratio(v) for k, v in sorted(by_route.items())},
-        "confusions": [
-            {"expected": e, "got": g, "count": c} for (e, g), c in confusion.most_common()
-        ],
+        "confusions": [{"expected": e, "got": g, "count": c} for (e, g), c in confusion.most_common()],
     }
 
 
@@ -133,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         engine = RouteEngine(args.model)
-    except Exception as exc:  # noqa: BLE001 - tell the user what to do instead of a trace
+    except Exception as exc:
         print(f"cannot load the trained model ({exc}); run `make train` first", file=sys.stderr)
         return 1
     if args.eval_file:

@@ -28,9 +28,7 @@ def upsert_agent(url: str, username: str, password: str, display_name: str | Non
         agent = session.execute(select(Agent).where(Agent.username == username)).scalar_one_or_none()
         hashed = generate_password_hash(password)
         if agent is None:
-            session.add(
-                Agent(username=username, display_name=display_name or username, password_hash=hashed)
-            )
+            session.add(Agent(username=username, display_name=display_name or username, password_hash=hashed))
             return True
         agent.password_hash = hashed
         if display_name:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 
 from bot.db import Base
 from bot.shop.models import utcnow
@@ -16,6 +16,8 @@ class Conversation(Base):
     created_at = Column(DateTime, default=utcnow, nullable=False)
     last_activity_at = Column(DateTime, default=utcnow, nullable=False)
     customer_email = Column(String(254), nullable=True)  # set once verified
+    # True from a live handoff until the gateway has resumed the Rasa tracker.
+    rasa_paused = Column(Boolean, default=False, nullable=False)
 
 
 class ChatMessage(Base):

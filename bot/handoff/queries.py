@@ -20,6 +20,7 @@ from bot.shop.security import normalise_email
 PREVIEW_CHARS = 140
 HISTORY_LIMIT = 20
 TIMELINE_LIMIT = 1000
+QUEUE_LIMIT = 200  # per list; the console polls every 2.5 s
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,7 @@ def _queue_row(handoff: Handoff, now: datetime, previews: dict, senders: dict, n
         "created_at": iso(handoff.created_at),
         "claimed_at": iso(handoff.claimed_at),
         "wait_seconds": max(int((now - since).total_seconds()), 0),
-        "preview": _preview(
-            previews.get(handoff.conversation_id) or _context_preview(handoff.context)
-        ),
+        "preview": _preview(previews.get(handoff.conversation_id) or _context_preview(handoff.context)),
         "awaiting_reply": senders.get(handoff.conversation_id) == "customer",
         "agent_name": names.get(handoff.agent_id),
     }
@@ -122,25 +121,35 @@ def queue(url: str, agent_id: int, now: datetime | None = None) -> dict[str, Any
     """Waiting handoffs, the agent's own, and offline tickets whose promise is not yet kept."""
     now = now or datetime.now(UTC).replace(tzinfo=None)
     with session_scope(url) as session:
-        active = session.execute(
-            select(Handoff)
-            .where(
-                or_(
-                    Handoff.status == "queued",
-                    (Handoff.status == "assigned") & (Handoff.agent_id == agent_id),
+        active = (
+            session.execute(
+                select(Handoff)
+                .where(
+                    or_(
+                        Handoff.status == "queued",
+                        (Handoff.status == "assigned") & (Handoff.agent_id == agent_id),
+                    )
                 )
+                .order_by(Handoff.created_at, Handoff.id)
+                .limit(QUEUE_LIMIT)
             )
-            .order_by(Handoff.created_at, Handoff.id)
-        ).scalars().all()
-        tickets = session.execute(
-            select(Handoff)
-            .where(
-                Handoff.status == "ticket",
-                Handoff.promise.is_not(None),
-                Handoff.promise_kept_at.is_(None),
+            .scalars()
+            .all()
+        )
+        tickets = (
+            session.execute(
+                select(Handoff)
+                .where(
+                    Handoff.status == "ticket",
+                    Handoff.promise.is_not(None),
+                    Handoff.promise_kept_at.is_(None),
+                )
+                .order_by(Handoff.promise_due_at, Handoff.id)
+                .limit(QUEUE_LIMIT)
             )
-            .order_by(Handoff.promise_due_at, Handoff.id)
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         ids = {h.conversation_id for h in [*active, *tickets]}
         previews = _last_customer_texts(session, ids)
         senders = _last_senders(session, {h.conversation_id for h in active})
@@ -197,21 +206,23 @@ def handoff_detail(url: str, handoff_id: int) -> dict[str, Any] | None:
                 "transcript": [e for e in context.get("transcript") or [] if isinstance(e, dict)],
                 "slots": context.get("slots") if isinstance(context.get("slots"), dict) else {},
                 "verified_order": context.get("verified_order"),
-                "faq_candidates": [
-                    c for c in context.get("faq_candidates") or [] if isinstance(c, dict)
-                ],
+                "faq_candidates": [c for c in context.get("faq_candidates") or [] if isinstance(c, dict)],
             },
         }
 
 
 def conversation_messages(url: str, conversation_id: str) -> list[dict[str, Any]]:
     with session_scope(url) as session:
-        rows = session.execute(
-            select(ChatMessage)
-            .where(ChatMessage.conversation_id == conversation_id)
-            .order_by(ChatMessage.id.desc())
-            .limit(TIMELINE_LIMIT)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(ChatMessage)
+                .where(ChatMessage.conversation_id == conversation_id)
+                .order_by(ChatMessage.id.desc())
+                .limit(TIMELINE_LIMIT)
+            )
+            .scalars()
+            .all()
+        )
         return [
             {
                 "id": m.id,
@@ -246,8 +257,10 @@ def timeline(messages: list[dict], transcript: list[dict]) -> list[dict[str, Any
         if sender in cursor:
             for index in range(cursor[sender], len(entries)):
                 entry = entries[index]
-                if entry["sender"] == sender and index not in used and _same_text(
-                    entry.get("text"), message["text"]
+                if (
+                    entry["sender"] == sender
+                    and index not in used
+                    and _same_text(entry.get("text"), message["text"])
                 ):
                     used.add(index)
                     cursor[sender] = index + 1
@@ -285,8 +298,7 @@ def notes(url: str, handoff_id: int) -> list[dict[str, Any]]:
             .order_by(AgentNote.id)
         ).all()
         return [
-            {"id": n.id, "text": n.text, "agent_name": name, "created_at": n.created_at}
-            for n, name in rows
+            {"id": n.id, "text": n.text, "agent_name": name, "created_at": n.created_at} for n, name in rows
         ]
 
 
@@ -419,9 +431,7 @@ def kb_suggestions(kb, query: str, lang: str, k: int = 5) -> list[dict[str, Any]
         if entry.links:
             # the same markdown the bot's FAQ answers use (actions.faq.render_answer)
             answer += "\n\n" + "\n".join(f"- [{link.title}]({link.url})" for link in entry.links)
-        results.append(
-            {"id": entry_id, "score": score, "question": question, "answer": answer, "lang": used}
-        )
+        results.append({"id": entry_id, "score": score, "question": question, "answer": answer, "lang": used})
     return results
 
 

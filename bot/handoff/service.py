@@ -133,17 +133,17 @@ class HandoffService:
         if not self.within_hours(now):
             return False
         with session_scope(self.url) as session:
-            seen = session.scalar(
-                select(func.count()).where(Agent.last_seen_at >= now - AGENT_PRESENCE)
-            )
+            seen = session.scalar(select(func.count()).where(Agent.last_seen_at >= now - AGENT_PRESENCE))
         return bool(seen)
 
     def within_hours(self, now: datetime | None = None) -> bool:
         hours = self.settings.hours
         if hours == "always":
             return True
-        local = (now or datetime.utcnow()).replace(tzinfo=ZoneInfo("UTC")).astimezone(
-            ZoneInfo(self.settings.timezone)
+        local = (
+            (now or datetime.utcnow())
+            .replace(tzinfo=ZoneInfo("UTC"))
+            .astimezone(ZoneInfo(self.settings.timezone))
         )
         window = hours.get(_DAYS[local.weekday()]) if isinstance(hours, dict) else None
         if not window:
@@ -162,9 +162,7 @@ class HandoffService:
                 session.add(conversation)
                 session.flush()
             active = session.execute(
-                select(Handoff).where(
-                    Handoff.conversation_id == conversation_id, Handoff.status.in_(ACTIVE)
-                )
+                select(Handoff).where(Handoff.conversation_id == conversation_id, Handoff.status.in_(ACTIVE))
             ).scalar_one_or_none()
             created = active is None
             if active is None:
@@ -179,6 +177,7 @@ class HandoffService:
                 session.flush()
             if active.status in ACTIVE:
                 conversation.mode = "handoff"
+                conversation.rasa_paused = True  # the action pauses the Rasa tracker too
             position = session.scalar(
                 select(func.count()).where(
                     Handoff.status == "queued", Handoff.created_at <= active.created_at
@@ -195,11 +194,15 @@ class HandoffService:
         """Attach the customer's email to the open ticket and record the reply promise."""
         due = datetime.utcnow() + EMAIL_REPLY_PROMISE
         with session_scope(self.url) as session:
-            ticket = session.execute(
-                select(Handoff)
-                .where(Handoff.conversation_id == conversation_id, Handoff.status == "ticket")
-                .order_by(Handoff.id.desc())
-            ).scalars().first()
+            ticket = (
+                session.execute(
+                    select(Handoff)
+                    .where(Handoff.conversation_id == conversation_id, Handoff.status == "ticket")
+                    .order_by(Handoff.id.desc())
+                )
+                .scalars()
+                .first()
+            )
             if ticket is None:
                 raise LookupError("no open ticket for this conversation")
             ticket.contact_email = email
@@ -207,12 +210,41 @@ class HandoffService:
             ticket.promise_due_at = due
         return due
 
+    def keep_promise(self, handoff_id: int, agent_id: int) -> bool:
+        """Mark the ticket's reply promise as kept; False when there is no open promise."""
+        with session_scope(self.url) as session:
+            ticket = session.get(Handoff, handoff_id)
+            if ticket is None or ticket.status != "ticket" or not ticket.promise:
+                return False
+            if ticket.promise_kept_at is None:
+                ticket.promise_kept_at = datetime.utcnow()
+                ticket.agent_id = ticket.agent_id or agent_id
+            return True
+
+    def link_customer(self, conversation_id: str, email: str) -> None:
+        """Remember the verified customer, so agents see their earlier conversations."""
+        with session_scope(self.url) as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                conversation = Conversation(id=conversation_id)
+                session.add(conversation)
+            conversation.customer_email = email
+
+    def needs_rasa_resume(self, conversation_id: str) -> bool:
+        with session_scope(self.url) as session:
+            conversation = session.get(Conversation, conversation_id)
+            return bool(conversation and conversation.mode == "bot" and conversation.rasa_paused)
+
+    def mark_rasa_resumed(self, conversation_id: str) -> None:
+        with session_scope(self.url) as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is not None:
+                conversation.rasa_paused = False
+
     def active_handoff(self, conversation_id: str) -> Handoff | None:
         with session_scope(self.url) as session:
             return session.execute(
-                select(Handoff).where(
-                    Handoff.conversation_id == conversation_id, Handoff.status.in_(ACTIVE)
-                )
+                select(Handoff).where(Handoff.conversation_id == conversation_id, Handoff.status.in_(ACTIVE))
             ).scalar_one_or_none()
 
     def claim(self, handoff_id: int, agent_id: int) -> None:
@@ -226,9 +258,9 @@ class HandoffService:
             )
             if result.rowcount != 1:
                 owner = session.execute(
-                    select(Agent.display_name).join(Handoff, Handoff.agent_id == Agent.id).where(
-                        Handoff.id == handoff_id
-                    )
+                    select(Agent.display_name)
+                    .join(Handoff, Handoff.agent_id == Agent.id)
+                    .where(Handoff.id == handoff_id)
                 ).scalar_one_or_none()
                 raise ClaimConflict(
                     f"already taken by {owner}" if owner else "this conversation is no longer waiting"
@@ -242,9 +274,7 @@ class HandoffService:
             if handoff.first_agent_reply_at is None:
                 handoff.first_agent_reply_at = datetime.utcnow()
             conversation_id = handoff.conversation_id
-        message, _ = self.record_message(
-            conversation_id, "agent", text, agent_name=agent.display_name
-        )
+        message, _ = self.record_message(conversation_id, "agent", text, agent_name=agent.display_name)
         return message
 
     def add_note(self, handoff_id: int, agent_id: int, text: str) -> None:
@@ -268,11 +298,15 @@ class HandoffService:
         if not 1 <= int(rating) <= 5:
             raise ValueError("rating must be 1 to 5")
         with session_scope(self.url) as session:
-            handoff = session.execute(
-                select(Handoff)
-                .where(Handoff.conversation_id == conversation_id, Handoff.status == "resolved")
-                .order_by(Handoff.resolved_at.desc())
-            ).scalars().first()
+            handoff = (
+                session.execute(
+                    select(Handoff)
+                    .where(Handoff.conversation_id == conversation_id, Handoff.status == "resolved")
+                    .order_by(Handoff.resolved_at.desc())
+                )
+                .scalars()
+                .first()
+            )
             if handoff is None:
                 return False
             handoff.csat = int(rating)

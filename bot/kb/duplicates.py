@@ -26,9 +26,7 @@ def find_near_duplicates(
             (entry, question, line)
             for entry in entries
             if lang in entry.texts
-            for question, line in zip(
-                entry.texts[lang].questions, _lines(entry, lang), strict=False
-            )
+            for question, line in zip(entry.texts[lang].questions, _lines(entry, lang), strict=False)
         ]
         if len(rows) < 2:
             continue

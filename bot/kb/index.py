@@ -212,7 +212,9 @@ def build_index(
 
 def save_index(faq_index: FaqIndex, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    _atomic_write(directory / "faq.faiss", lambda f: f.write(faiss.serialize_index(faq_index.index).tobytes()))
+    _atomic_write(
+        directory / "faq.faiss", lambda f: f.write(faiss.serialize_index(faq_index.index).tobytes())
+    )
     payload = {"manifest": asdict(faq_index.manifest), "rows": [asdict(r) for r in faq_index.rows]}
     _atomic_write(directory / "manifest.json", lambda f: f.write(json.dumps(payload).encode()))
 

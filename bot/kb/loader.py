@@ -100,7 +100,7 @@ def load_file(path: Path) -> tuple[list[FaqEntry], list[Issue]]:
     except (OSError, UnicodeDecodeError) as exc:
         return [], [Issue(name, 0, f"cannot read file: {exc}")]
     try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 0
@@ -129,9 +129,7 @@ def _parse_entry(raw: Any, name: str, line: int, issues: list[Issue]) -> FaqEntr
     before = len([i for i in issues if i.severity == "error"])
     entry_id = raw.get("id")
     if not isinstance(entry_id, str) or not ID_PATTERN.match(entry_id):
-        issues.append(
-            Issue(name, line, f"missing or invalid 'id' {entry_id!r}: use lowercase snake_case")
-        )
+        issues.append(Issue(name, line, f"missing or invalid 'id' {entry_id!r}: use lowercase snake_case"))
         entry_id = None
     label = f"entry '{entry_id}'" if entry_id else "entry"
 
@@ -151,13 +149,9 @@ def _parse_entry(raw: Any, name: str, line: int, issues: list[Issue]) -> FaqEntr
         localized = _parse_language(raw, lang, name, label, issues)
         if localized is not None:
             texts[lang] = localized
-    unknown = [
-        k for k in raw if not k.startswith("__") and k not in {"id", "tags", "links", *LANGUAGES}
-    ]
+    unknown = [k for k in raw if not k.startswith("__") and k not in {"id", "tags", "links", *LANGUAGES}]
     for key in unknown:
-        issues.append(
-            Issue(name, _key_line(raw, key), f"{label}: unknown field '{key}'", "warning")
-        )
+        issues.append(Issue(name, _key_line(raw, key), f"{label}: unknown field '{key}'", "warning"))
     if entry_id is None or len([i for i in issues if i.severity == "error"]) > before:
         return None
     return FaqEntry(
@@ -187,9 +181,7 @@ def _parse_links(raw: dict, name: str, label: str, issues: list[Issue]) -> list[
     return links
 
 
-def _parse_language(
-    raw: dict, lang: str, name: str, label: str, issues: list[Issue]
-) -> LocalizedText | None:
+def _parse_language(raw: dict, lang: str, name: str, label: str, issues: list[Issue]) -> LocalizedText | None:
     block = raw[lang]
     where = _key_line(raw, lang)
     if not isinstance(block, dict):
@@ -220,7 +212,11 @@ def _parse_language(
         return None
     if len(answer) > MAX_ANSWER_CHARS:
         issues.append(
-            Issue(name, _key_line(block, "answer"), f"{label}: '{lang}.answer' longer than {MAX_ANSWER_CHARS} characters")
+            Issue(
+                name,
+                _key_line(block, "answer"),
+                f"{label}: '{lang}.answer' longer than {MAX_ANSWER_CHARS} characters",
+            )
         )
         return None
     if len(clean) < len(questions):

@@ -185,4 +185,3 @@ class KnowledgeBase:
             issues=[str(i) for i in self._issues],
             serving_last_good=self._serving_last_good,
         )
-

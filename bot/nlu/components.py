@@ -127,10 +127,14 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         messages = [m for m in training_data.training_examples if m.get(TEXT)]
         cache = VectorCache(self.cache_dir)
         keys = [text_key(self.embedder.name, "query", m.get(TEXT)) for m in messages]
-        missing = list({k: m.get(TEXT) for k, m in zip(keys, messages, strict=True) if cache.get(k) is None}.items())
+        missing = list(
+            {k: m.get(TEXT) for k, m in zip(keys, messages, strict=True) if cache.get(k) is None}.items()
+        )
         for start in range(0, len(missing), 64):
             batch = missing[start : start + 64]
-            for (key, _), vector in zip(batch, self.embedder.embed_queries([t for _, t in batch]), strict=True):
+            for (key, _), vector in zip(
+                batch, self.embedder.embed_queries([t for _, t in batch]), strict=True
+            ):
                 cache.put(key, vector)
         if self.cache_dir:
             cache.save()
@@ -155,4 +159,3 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         alias = self._config[FEATURIZER_CLASS_ALIAS]
         message.add_features(Features(sequence, FEATURE_TYPE_SEQUENCE, TEXT, alias))
         message.add_features(Features(sentence, FEATURE_TYPE_SENTENCE, TEXT, alias))
-

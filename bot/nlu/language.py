@@ -12,10 +12,22 @@ SUPPORTED = ("en", "ru", "sk", "hu")
 # Czech readers understand Slovak answers; everything else gets English.
 REPLY_LANGUAGE = {"cs": "sk"}
 _CANDIDATES = (
-    Language.ENGLISH, Language.RUSSIAN, Language.SLOVAK, Language.HUNGARIAN,
-    Language.CZECH, Language.UKRAINIAN, Language.POLISH, Language.GERMAN,
-    Language.FRENCH, Language.SPANISH, Language.ITALIAN, Language.ROMANIAN,
-    Language.CROATIAN, Language.SLOVENE, Language.BULGARIAN, Language.DUTCH,
+    Language.ENGLISH,
+    Language.RUSSIAN,
+    Language.SLOVAK,
+    Language.HUNGARIAN,
+    Language.CZECH,
+    Language.UKRAINIAN,
+    Language.POLISH,
+    Language.GERMAN,
+    Language.FRENCH,
+    Language.SPANISH,
+    Language.ITALIAN,
+    Language.ROMANIAN,
+    Language.CROATIAN,
+    Language.SLOVENE,
+    Language.BULGARIAN,
+    Language.DUTCH,
     Language.PORTUGUESE,
 )
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -34,7 +46,7 @@ class Detection:
 
 
 @functools.lru_cache(maxsize=1)
-def _detector():  # noqa: ANN202 - lingua's type
+def _detector():
     return LanguageDetectorBuilder.from_languages(*_CANDIDATES).build()
 
 

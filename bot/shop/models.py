@@ -114,8 +114,8 @@ __all__ = [
     "Customer",
     "Order",
     "OrderItem",
-    "ReturnRequest",
-    "PasswordResetToken",
-    "PasswordResetRequest",
     "OutboxEmail",
+    "PasswordResetRequest",
+    "PasswordResetToken",
+    "ReturnRequest",
 ]

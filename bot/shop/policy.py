@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import Enum
+from enum import StrEnum
 
 RETURN_WINDOW_DAYS = 30
 # Categories that can't be returned once sold: see the return_policy FAQ entry.
 EXCLUDED_CATEGORIES = frozenset({"software", "gift_card", "hygiene", "custom_pc"})
 
 
-class Eligibility(str, Enum):
+class Eligibility(StrEnum):
     ELIGIBLE = "eligible"
     NOT_DELIVERED = "not_delivered"
     WINDOW_CLOSED = "window_closed"

@@ -13,19 +13,65 @@ from bot.shop.models import Customer, Order, OrderItem
 # number, email, name, lang, status, days since ordered, delivered days ago, items
 # item: (sku, name, category, price)
 DEMO_ORDERS = [
-    ("482913", "anna.kovacova@example.sk", "Anna Kováčová", "sk", "delivered", 12, 8,
-     [("KT-220", "Electric kettle Voltik 1.7 l", "kitchen", "39.90"),
-      ("EB-310", "In-ear earbuds Sonix Buds", "hygiene", "59.00")]),
-    ("593011", "peter.novak@example.com", "Peter Novak", "en", "shipped", 3, None,
-     [("TV-55Q", "55\" QLED TV Lumio Q55", "tv", "649.00")]),
-    ("617245", "ivan.petrov@example.ru", "Иван Петров", "ru", "processing", 1, None,
-     [("LP-14A", "Laptop Aero 14 (16 GB)", "computers", "1099.00"),
-      ("MS-02", "Wireless mouse Glide", "accessories", "24.90")]),
-    ("705528", "kiss.eszter@example.hu", "Kiss Eszter", "hu", "delivered", 50, 45,
-     [("CM-700", "Coffee machine Barista Pro", "kitchen", "329.00")]),
-    ("731640", "peter.novak@example.com", "Peter Novak", "en", "delivered", 6, 3,
-     [("HP-900", "Over-ear headphones Sonix 900", "audio", "199.00"),
-      ("GC-050", "Gift card EUR 50", "gift_card", "50.00")]),
+    (
+        "482913",
+        "anna.kovacova@example.sk",
+        "Anna Kováčová",
+        "sk",
+        "delivered",
+        12,
+        8,
+        [
+            ("KT-220", "Electric kettle Voltik 1.7 l", "kitchen", "39.90"),
+            ("EB-310", "In-ear earbuds Sonix Buds", "hygiene", "59.00"),
+        ],
+    ),
+    (
+        "593011",
+        "peter.novak@example.com",
+        "Peter Novak",
+        "en",
+        "shipped",
+        3,
+        None,
+        [("TV-55Q", '55" QLED TV Lumio Q55', "tv", "649.00")],
+    ),
+    (
+        "617245",
+        "ivan.petrov@example.ru",
+        "Иван Петров",
+        "ru",
+        "processing",
+        1,
+        None,
+        [
+            ("LP-14A", "Laptop Aero 14 (16 GB)", "computers", "1099.00"),
+            ("MS-02", "Wireless mouse Glide", "accessories", "24.90"),
+        ],
+    ),
+    (
+        "705528",
+        "kiss.eszter@example.hu",
+        "Kiss Eszter",
+        "hu",
+        "delivered",
+        50,
+        45,
+        [("CM-700", "Coffee machine Barista Pro", "kitchen", "329.00")],
+    ),
+    (
+        "731640",
+        "peter.novak@example.com",
+        "Peter Novak",
+        "en",
+        "delivered",
+        6,
+        3,
+        [
+            ("HP-900", "Over-ear headphones Sonix 900", "audio", "199.00"),
+            ("GC-050", "Gift card EUR 50", "gift_card", "50.00"),
+        ],
+    ),
 ]
 
 
@@ -37,9 +83,7 @@ def seed_demo_data(database_url: str, today: date | None = None) -> list[tuple[s
         for number, email, name, lang, status, ordered_days, delivered_days, items in DEMO_ORDERS:
             if session.execute(select(Order).where(Order.number == number)).scalar_one_or_none():
                 continue
-            customer = session.execute(
-                select(Customer).where(Customer.email == email)
-            ).scalar_one_or_none()
+            customer = session.execute(select(Customer).where(Customer.email == email)).scalar_one_or_none()
             if customer is None:
                 customer = Customer(email=email, name=name, language=lang)
                 session.add(customer)

@@ -7,7 +7,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 from sqlalchemy import func, select
@@ -49,7 +49,7 @@ class ReturnOutcome:
     created: bool  # False when the same items were already returned
 
 
-class ResetOutcome(str, Enum):
+class ResetOutcome(StrEnum):
     ACCEPTED = "accepted"  # the same whether or not the account exists
     RATE_LIMITED = "rate_limited"
 
@@ -60,9 +60,7 @@ class ShopStore(Protocol):
 
     def eligibility(self, order: OrderView, today: date) -> Eligibility: ...
 
-    def create_return(
-        self, order_number: str, email: str, skus: list[str], reason: str
-    ) -> ReturnOutcome: ...
+    def create_return(self, order_number: str, email: str, skus: list[str], reason: str) -> ReturnOutcome: ...
 
     def request_password_reset(self, email: str, session_id: str) -> ResetOutcome: ...
 
@@ -86,9 +84,7 @@ class SqlShopStore:
             return None
         with session_scope(self.url) as session:
             order = session.execute(
-                select(Order)
-                .join(Customer)
-                .where(Order.number == order_number, Customer.email == address)
+                select(Order).join(Customer).where(Order.number == order_number, Customer.email == address)
             ).scalar_one_or_none()
             return _view(order) if order else None
 
@@ -98,9 +94,7 @@ class SqlShopStore:
             return Eligibility.EXCLUDED
         return verdict
 
-    def create_return(
-        self, order_number: str, email: str, skus: list[str], reason: str
-    ) -> ReturnOutcome:
+    def create_return(self, order_number: str, email: str, skus: list[str], reason: str) -> ReturnOutcome:
         order = self.find_verified_order(order_number, email)
         if order is None:
             raise PermissionError("order not verified")
@@ -112,9 +106,7 @@ class SqlShopStore:
         with session_scope(self.url) as session:
             row = session.execute(select(Order.id).where(Order.number == order_number)).scalar_one()
             existing = session.execute(
-                select(ReturnRequest).where(
-                    ReturnRequest.order_id == row, ReturnRequest.items_key == key
-                )
+                select(ReturnRequest).where(ReturnRequest.order_id == row, ReturnRequest.items_key == key)
             ).scalar_one_or_none()
             if existing:
                 return ReturnOutcome(existing.rma, created=False)
@@ -133,9 +125,7 @@ class SqlShopStore:
             except IntegrityError:  # a concurrent double submit won the race
                 session.rollback()
                 existing = session.execute(
-                    select(ReturnRequest).where(
-                        ReturnRequest.order_id == row, ReturnRequest.items_key == key
-                    )
+                    select(ReturnRequest).where(ReturnRequest.order_id == row, ReturnRequest.items_key == key)
                 ).scalar_one()
                 return ReturnOutcome(existing.rma, created=False)
         return ReturnOutcome(rma, created=True)
@@ -154,15 +144,11 @@ class SqlShopStore:
             )
             limited = by_email >= self.resets_per_email or by_session >= self.resets_per_session
             session.add(
-                PasswordResetRequest(
-                    email_hash=email_key, session_id=session_id[:80], accepted=not limited
-                )
+                PasswordResetRequest(email_hash=email_key, session_id=session_id[:80], accepted=not limited)
             )
             if limited:
                 return ResetOutcome.RATE_LIMITED
-            customer = session.execute(
-                select(Customer).where(Customer.email == address)
-            ).scalar_one_or_none()
+            customer = session.execute(select(Customer).where(Customer.email == address)).scalar_one_or_none()
             if customer is not None:
                 token = new_token()
                 session.add(
@@ -208,7 +194,6 @@ def _view(order: Order) -> OrderView:
         delivered_at=order.delivered_at,
         estimated_delivery=order.estimated_delivery,
         items=tuple(
-            ItemView(sku=i.sku, name=i.name, category=i.category, quantity=i.quantity)
-            for i in order.items
+            ItemView(sku=i.sku, name=i.name, category=i.category, quantity=i.quantity) for i in order.items
         ),
     )

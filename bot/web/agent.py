@@ -11,11 +11,10 @@ import logging
 import threading
 import time
 from collections import defaultdict, deque
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from flask import (
     Blueprint,
     abort,
@@ -32,9 +31,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from bot import composition
-from bot.db import session_scope
 from bot.handoff import agents, queries
-from bot.handoff.models import Handoff
 from bot.handoff.service import ClaimConflict, HandoffService
 from bot.kb.schema import LANGUAGES
 from bot.web.chat import bot_messages_to_store
@@ -48,7 +45,7 @@ LOGIN_FAILURES = 5  # per IP and per login name ...
 LOGIN_WINDOW_SECONDS = 300  # ... within five minutes
 POLL_STEP_SECONDS = 0.25
 MAX_WAIT_SECONDS = 25.0
-JSON_ENDPOINTS = {"agent.queue_json", "agent.events", "agent.kb_search", "agent.send_message"}
+JSON_ENDPOINTS = {"agent.queue_json", "agent.events", "agent.kb_search"}
 PUBLIC_ENDPOINTS = {"agent.login", "agent.logout"}
 
 
@@ -85,9 +82,6 @@ class FailedLogins:
 def _setup(state: Any) -> None:
     app = state.app
     app.extensions.setdefault("agent_login_failures", FailedLogins(LOGIN_FAILURES, LOGIN_WINDOW_SECONDS))
-    # A console stays open all shift: the CSRF token lives as long as the login (10 h), not 1 h.
-    if app.config.get("WTF_CSRF_TIME_LIMIT", 3600) == 3600:
-        app.config["WTF_CSRF_TIME_LIMIT"] = int(app.permanent_session_lifetime.total_seconds())
 
 
 # --- helpers ------------------------------------------------------------------
@@ -154,8 +148,10 @@ def _csrf_error(error: CSRFError) -> Any:
         return jsonify({"error": message}), 400
     if request.endpoint == "agent.login":  # e.g. the login form was open for hours
         return render_template(
-            "agent/login.html", next=request.form.get("next", ""),
-            username=request.form.get("username", ""), error="The form expired; please log in again.",
+            "agent/login.html",
+            next=request.form.get("next", ""),
+            username=request.form.get("username", ""),
+            error="The form expired; please log in again.",
         ), 400
     return render_template("agent/error.html", message=message), 400
 
@@ -197,7 +193,9 @@ def login() -> Any:
     keys = (f"ip:{request.remote_addr or '?'}", f"user:{username.lower()[:64]}")
     if failures.blocked(*keys):
         return render_template(
-            "agent/login.html", next=next_url, username=username,
+            "agent/login.html",
+            next=next_url,
+            username=username,
             error="Too many failed logins. Wait a few minutes and try again.",
         ), 429
     agent = agents.authenticate(_url(), username, password) if username and password else None
@@ -251,14 +249,8 @@ def claim(handoff_id: int) -> Any:
 
 @agent_blueprint.post("/tickets/<int:handoff_id>/promise-kept")
 def promise_kept(handoff_id: int) -> Any:
-    # TODO(handoff): move into HandoffService.keep_promise; the only write outside the service.
-    with session_scope(_url()) as db:
-        ticket = db.get(Handoff, handoff_id)
-        if ticket is None or ticket.status != "ticket" or not ticket.promise:
-            return _fail("there is no open promise on this ticket", 404)
-        if ticket.promise_kept_at is None:
-            ticket.promise_kept_at = datetime.now(UTC).replace(tzinfo=None)
-            ticket.agent_id = ticket.agent_id or g.agent.id
+    if not _service().keep_promise(handoff_id, g.agent.id):
+        return _fail("there is no open promise on this ticket", 404)
     if _wants_json():
         return jsonify({"ok": True})
     flash("Promise marked as kept.", "info")
@@ -314,17 +306,21 @@ def events(handoff_id: int) -> Any:
 
 @agent_blueprint.post("/handoffs/<int:handoff_id>/messages")
 def send_message(handoff_id: int) -> Any:
+    """JSON {text} from the console's script; a plain form post works too."""
+    back = url_for("agent.conversation", handoff_id=handoff_id)
     text = _text_field()
     if text is None:
-        return jsonify({"error": "the message is empty"}), 400
+        return _fail("the message is empty", 400, back)
     limit = current_app.extensions["settings"].limits.max_message_chars
     if len(text) > limit:
-        return jsonify({"error": f"the message is too long (at most {limit} characters)"}), 413
+        return _fail(f"the message is too long (at most {limit} characters)", 413, back)
     try:
         message = _service().agent_reply(handoff_id, g.agent, text)
     except ClaimConflict as exc:
-        return jsonify({"error": str(exc)}), 409
-    return jsonify({"message": message})
+        return _fail(str(exc), 409, back)
+    if _wants_json():
+        return jsonify({"message": message})
+    return redirect(back, 303)
 
 
 @agent_blueprint.post("/handoffs/<int:handoff_id>/notes")
@@ -338,9 +334,15 @@ def add_note(handoff_id: int) -> Any:
         return _fail("the note is too long (at most 4000 characters)", 413, back)
     _service().add_note(handoff_id, g.agent.id, text)
     if _wants_json():
-        return jsonify({"ok": True, "notes": [
-            {**n, "created_at": queries.iso(n["created_at"])} for n in queries.notes(_url(), handoff_id)
-        ]})
+        return jsonify(
+            {
+                "ok": True,
+                "notes": [
+                    {**n, "created_at": queries.iso(n["created_at"])}
+                    for n in queries.notes(_url(), handoff_id)
+                ],
+            }
+        )
     return redirect(back, 303)
 
 
@@ -357,42 +359,20 @@ def resolve(handoff_id: int) -> Any:
     rasa = current_app.extensions["rasa"]
     try:
         replies = rasa.resume_and_run(conversation_id, "action_ask_rating")
-        _listen(rasa, conversation_id)
+        service.mark_rasa_resumed(conversation_id)
         for reply in bot_messages_to_store(replies):
             service.record_message(conversation_id, "bot", reply["text"], buttons=reply["buttons"])
             asked += 1
     except RasaUnavailable as exc:
         log.warning("resolved handoff %s but rasa is unavailable: %s", handoff_id, exc)
-        warning = (
-            "Resolved, but the assistant could not be reached: the customer was not asked "
-            "for a rating and the bot resumes with their next message."
-        )
+        warning = "Resolved, but the assistant could not be reached: the customer was not asked for a rating."
     if _wants_json():
         return jsonify({"ok": True, "rating_prompt": asked > 0, "warning": warning})
-    flash(warning or "Conversation resolved; the customer was asked for a rating.",
-          "warning" if warning else "info")
+    flash(
+        warning or "Conversation resolved; the customer was asked for a rating.",
+        "warning" if warning else "info",
+    )
     return redirect(here, 303)
-
-
-def _listen(rasa: Any, conversation_id: str) -> None:
-    """Append ``action_listen`` after the externally executed action.
-
-    Rasa's /execute endpoint does not add it, and without it no rule matches the
-    customer's answer (the rating fell through to the core fallback in a loop).
-    TODO(handoff): belongs at the end of RasaClient.resume_and_run.
-    """
-    http = getattr(rasa, "_http", None)
-    if http is None:  # a client without the HTTP session (e.g. a test double)
-        return
-    try:
-        http.post(
-            f"{rasa.base_url}/conversations/{conversation_id}/tracker/events",
-            json=[{"event": "action", "name": "action_listen"}],
-            params=rasa._auth,
-            timeout=rasa.timeout,
-        ).raise_for_status()
-    except requests.RequestException as exc:
-        raise RasaUnavailable(str(exc)) from exc
 
 
 # --- canned answers -------------------------------------------------------------

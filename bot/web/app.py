@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from datetime import timedelta
 
 from flask import Flask
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=os.environ.get("COOKIE_SECURE", "0") == "1",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        WTF_CSRF_TIME_LIMIT=10 * 3600,  # a console stays open all shift
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_SORT_KEYS=False,
     )
@@ -45,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(chat_blueprint)  # the customer API carries no cookie session; see chat.py
 
     @app.after_request
-    def security_headers(response):  # noqa: ANN001, ANN202
+    def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault(
@@ -55,5 +57,19 @@ def create_app(settings: Settings | None = None) -> Flask:
         )
         return response
 
+    if os.environ.get("GATEWAY_PRELOAD_KB", "1") == "1":
+        _load_knowledge_base_in_background(app)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     return app
+
+
+def _load_knowledge_base_in_background(app: Flask) -> None:
+    """Canned answers and /health need the FAQ; loading it must not delay start-up."""
+
+    def load() -> None:
+        try:
+            app.extensions["knowledge_base"] = composition.knowledge_base()
+        except Exception:  # reported by /health as missing, retried on first search
+            logging.getLogger(__name__).exception("knowledge base failed to load")
+
+    threading.Thread(target=load, name="kb-preload", daemon=True).start()

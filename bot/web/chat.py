@@ -94,6 +94,9 @@ def chat() -> Any:
     if service.conversation_mode(session_id) == "handoff":
         return jsonify({"messages": [message], "mode": "handoff"})
     try:
+        if service.needs_rasa_resume(session_id):  # a resolve happened while Rasa was down
+            _rasa().resume(session_id)
+            service.mark_rasa_resumed(session_id)
         replies = _rasa().send(session_id, text)
     except RasaUnavailable as exc:
         log.warning("rasa unavailable: %s", exc)

@@ -31,15 +31,18 @@ class RasaClient:
         except (requests.RequestException, ValueError) as exc:
             raise RasaUnavailable(str(exc)) from exc
 
+    def resume(self, sender: str) -> None:
+        """Un-pause a conversation the bot handed to a person."""
+        self._events(sender, [{"event": "resume"}])
+
     def resume_and_run(self, sender: str, action: str) -> list[dict]:
-        """Resume a paused conversation and run one action (e.g. asking for a rating)."""
+        """Resume a paused conversation and run one action (e.g. asking for a rating).
+
+        /execute does not append ``action_listen``; without it no rule matches the
+        customer's next message, so it is added here.
+        """
         try:
-            self._http.post(
-                f"{self.base_url}/conversations/{sender}/tracker/events",
-                json=[{"event": "resume"}],
-                params=self._auth,
-                timeout=self.timeout,
-            ).raise_for_status()
+            self.resume(sender)
             response = self._http.post(
                 f"{self.base_url}/conversations/{sender}/execute",
                 json={"name": action},
@@ -47,8 +50,21 @@ class RasaClient:
                 timeout=self.timeout,
             )
             response.raise_for_status()
-            return response.json().get("messages") or []
+            messages = response.json().get("messages") or []
+            self._events(sender, [{"event": "action", "name": "action_listen"}])
+            return messages
         except (requests.RequestException, ValueError) as exc:
+            raise RasaUnavailable(str(exc)) from exc
+
+    def _events(self, sender: str, events: list[dict]) -> None:
+        try:
+            self._http.post(
+                f"{self.base_url}/conversations/{sender}/tracker/events",
+                json=events,
+                params=self._auth,
+                timeout=self.timeout,
+            ).raise_for_status()
+        except requests.RequestException as exc:
             raise RasaUnavailable(str(exc)) from exc
 
     def status(self) -> dict[str, Any]:

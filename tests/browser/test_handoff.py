@@ -56,9 +56,23 @@ def database_url(stack: Stack) -> str:
 
 def create_agent(stack: Stack, password: str) -> None:
     subprocess.run(
-        [str(VENV_BIN / "python"), "-m", "bot", "agents", "add", AGENT_LOGIN,
-         "--display-name", AGENT_NAME, "--password-stdin"],
-        input=password + "\n", cwd=ROOT, env=stack.env, check=True, capture_output=True, text=True,
+        [
+            str(VENV_BIN / "python"),
+            "-m",
+            "bot",
+            "agents",
+            "add",
+            AGENT_LOGIN,
+            "--display-name",
+            AGENT_NAME,
+            "--password-stdin",
+        ],
+        input=password + "\n",
+        cwd=ROOT,
+        env=stack.env,
+        check=True,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
 
@@ -137,7 +151,9 @@ def test_customer_and_agent_talk_then_rate(stack: Stack, browser: Browser, agent
         agent = agent_ctx.new_page()
         agent.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
         agent.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-        agent.on("console", lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None)
+        agent.on(
+            "console", lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None
+        )
         agent.goto(stack.url + "/agent/login")
         agent.fill("#username", AGENT_LOGIN)
         agent.fill("#password", "not the password")
@@ -154,7 +170,10 @@ def test_customer_and_agent_talk_then_rate(stack: Stack, browser: Browser, agent
             before = db.scalar(select(func.max(Handoff.id))) or 0
         if WIDGET.exists():
             page = customer_ctx.new_page()
-            page.on("dialog", lambda dialog: (problems.append(f"customer dialog: {dialog.message}"), dialog.dismiss()))
+            page.on(
+                "dialog",
+                lambda dialog: (problems.append(f"customer dialog: {dialog.message}"), dialog.dismiss()),
+            )
             page.goto(stack.url + "/")
             input_box = page.locator('[data-testid="vm-input"]')
             if not input_box.is_visible():
@@ -193,7 +212,9 @@ def test_customer_and_agent_talk_then_rate(stack: Stack, browser: Browser, agent
         agent.get_by_test_id("agent-send").click()
         customer.wait_for("agent", greeting, DELIVERY_LIMIT_MS)
         if customer.page is not None:
-            shown = customer.page.locator('[data-testid="vm-message"][data-sender="agent"]', has_text=greeting)
+            shown = customer.page.locator(
+                '[data-testid="vm-message"][data-sender="agent"]', has_text=greeting
+            )
             expect(shown).to_contain_text(AGENT_NAME)
 
         # --- customer -> agent within 2 s; markup stays text ------------------------
@@ -244,8 +265,9 @@ def test_customer_and_agent_talk_then_rate(stack: Stack, browser: Browser, agent
             expect(five).to_be_visible(timeout=5_000)
             before_thanks = customer.bot_count()
             five.click()
-            expect(customer.page.locator('[data-testid="vm-message"][data-sender="bot"]').nth(before_thanks)
-                   ).to_be_attached(timeout=BOT_TIMEOUT_MS)
+            expect(
+                customer.page.locator('[data-testid="vm-message"][data-sender="bot"]').nth(before_thanks)
+            ).to_be_attached(timeout=BOT_TIMEOUT_MS)
         else:
             customer.wait_for("bot", "rate", 5_000)
             stack.say(customer.session_id, '/rate{"rating": 5}')
@@ -261,7 +283,7 @@ def test_customer_and_agent_talk_then_rate(stack: Stack, browser: Browser, agent
 
         # --- the bot is back ----------------------------------------------------------
         replies = customer.say("hello")
-        assert replies and all(r.strip() for r in replies), replies
+        assert replies and not any("didn't quite get that" in r for r in replies), replies
         with session_scope(url) as db:
             assert db.get(Handoff, handoff_id).status == "resolved"
         assert not problems, problems

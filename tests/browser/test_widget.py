@@ -8,12 +8,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from sqlalchemy import select
 
 from bot.db import session_scope
@@ -103,7 +103,7 @@ def set_agent_presence(stack: Stack, username: str, online: bool) -> SimpleNames
     agents.upsert_agent(url, username, "correct horse battery staple", "Jana Nováková")
     with session_scope(url) as db:
         agent = db.execute(select(Agent).where(Agent.username == username)).scalar_one()
-        agent.last_seen_at = datetime.utcnow() if online else None
+        agent.last_seen_at = datetime.now(UTC).replace(tzinfo=None) if online else None
         return SimpleNamespace(id=agent.id, display_name=agent.display_name)
 
 
@@ -248,7 +248,7 @@ def test_keyboard_only(new_page: Callable[..., Page]) -> None:
             break
     else:
         pytest.fail("Tab never reached the launcher")
-    expect(page.locator(LAUNCHER)).to_have_attribute("aria-label", re.compile(r"chat", re.I))
+    expect(page.locator(LAUNCHER)).to_have_attribute("aria-label", re.compile(r"chat", re.IGNORECASE))
 
     page.keyboard.press("Enter")
     expect(page.locator(PANEL)).to_be_visible()
@@ -338,7 +338,7 @@ def test_errors_are_inline_and_retries_send_once(new_page: Callable[..., Page], 
     plan = ["413", "429", "503", "lost"]
     seen: list[str] = []
 
-    def gateway(route) -> None:  # noqa: ANN001
+    def gateway(route: Route) -> None:
         body = route.request.post_data_json
         seen.append(body["client_id"])
         step = plan.pop(0) if plan else "pass"
@@ -391,12 +391,22 @@ def test_errors_are_inline_and_retries_send_once(new_page: Callable[..., Page], 
     expect(status.last).to_be_hidden()
 
 
-def test_language_follows_the_browser(new_page: Callable[..., Page]) -> None:
+def test_language_and_theme(new_page: Callable[..., Page]) -> None:
     page = new_page("/demo", locale="sk-SK")
     expect(page.locator(LAUNCHER)).to_have_attribute("aria-label", "Otvoriť chat podpory VoltMart")
     page.click(LAUNCHER)
     expect(page.locator(INPUT)).to_have_attribute("placeholder", "Napíšte správu…")
     expect(page.locator(SEND)).to_have_attribute("aria-label", "Odoslať")
+
+    background = "() => getComputedStyle(document.querySelector('[data-testid=\"vm-panel\"]')).backgroundColor"
+    assert page.evaluate(background) == "rgb(255, 255, 255)"
+    page.emulate_media(color_scheme="dark")
+    assert page.evaluate(background) == "rgb(15, 23, 42)"
+    page.evaluate("() => window.VoltMartWidget.setTheme('light')")  # what data-theme="light" does
+    assert page.evaluate(background) == "rgb(255, 255, 255)"
+    page.emulate_media(color_scheme="light")
+    page.evaluate("() => window.VoltMartWidget.setTheme('dark')")
+    assert page.evaluate(background) == "rgb(15, 23, 42)"
 
 
 def test_screenshots(new_page: Callable[..., Page], browser: Browser, stack: Stack) -> None:

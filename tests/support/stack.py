@@ -78,24 +78,53 @@ class Stack:
     def command(self, name: str) -> list[str]:
         if name == "rasa":
             return [
-                str(VENV_BIN / "rasa"), "run", "--enable-api", "--auth-token", self.env["RASA_TOKEN"],
-                "-i", "127.0.0.1", "-p", str(self.rasa_port), "--endpoints", self.endpoints,
-                "--credentials", "credentials.yml", "--model", str(MODEL),
+                str(VENV_BIN / "rasa"),
+                "run",
+                "--enable-api",
+                "--auth-token",
+                self.env["RASA_TOKEN"],
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(self.rasa_port),
+                "--endpoints",
+                self.endpoints,
+                "--credentials",
+                "credentials.yml",
+                "--model",
+                str(MODEL),
             ]
         if name == "actions":
-            return [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "-p", str(self.action_port)]
+            return [
+                str(VENV_BIN / "rasa"),
+                "run",
+                "actions",
+                "--actions",
+                "actions",
+                "-p",
+                str(self.action_port),
+            ]
         return [str(VENV_BIN / "python"), "-m", "bot", "serve", "--port", str(self.gateway_port)]
 
     def start_process(self, name: str) -> None:
         log = (self.workdir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            self.command(name), cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.command(name),
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
     def start(self, timeout: float = 240) -> Stack:
-        subprocess.run([str(VENV_BIN / "python"), "-m", "bot", "seed"], cwd=ROOT, env=self.env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [str(VENV_BIN / "python"), "-m", "bot", "seed"],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
         for name in ("actions", "rasa", "gateway"):
             self.start_process(name)
         self.wait_healthy(timeout)
@@ -107,7 +136,9 @@ class Stack:
         while time.monotonic() < deadline:
             for name, process in self.processes.items():
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited early; see {self.workdir / (name + '.log')}:\n{self.tail(name)}")
+                    raise RuntimeError(
+                        f"{name} exited early; see {self.workdir / (name + '.log')}:\n{self.tail(name)}"
+                    )
             try:
                 last = requests.get(f"{self.url}/health", timeout=3)
                 if last.status_code == 200:

@@ -9,6 +9,7 @@ window.VoltMartWidgetI18n = {
     title: "VoltMart support",
     subtitleBot: "Virtual assistant · replies instantly",
     subtitleHandoff: "You're chatting with our team",
+    welcome: "Hi! Ask me about an order, a return, delivery or payment. Someone from our team can take over at any time.",
     launcher: "Open VoltMart support chat",
     launcherClose: "Close VoltMart support chat",
     unread: { one: "{n} new message", other: "{n} new messages" },
@@ -45,6 +46,7 @@ window.VoltMartWidgetI18n = {
     title: "Поддержка VoltMart",
     subtitleBot: "Виртуальный ассистент · отвечает сразу",
     subtitleHandoff: "Вы общаетесь с нашим сотрудником",
+    welcome: "Здравствуйте! Спросите меня о заказе, возврате, доставке или оплате. Сотрудник нашей команды может подключиться в любой момент.",
     launcher: "Открыть чат поддержки VoltMart",
     launcherClose: "Закрыть чат поддержки VoltMart",
     unread: {
@@ -86,6 +88,7 @@ window.VoltMartWidgetI18n = {
     title: "Zákaznícka podpora VoltMart",
     subtitleBot: "Virtuálny asistent · odpovedá hneď",
     subtitleHandoff: "Píšete si s naším tímom",
+    welcome: "Dobrý deň! Opýtajte sa ma na objednávku, vrátenie tovaru, doručenie alebo platbu. Kedykoľvek sa môže zapojiť aj niekto z nášho tímu.",
     launcher: "Otvoriť chat podpory VoltMart",
     launcherClose: "Zavrieť chat podpory VoltMart",
     unread: {
@@ -127,6 +130,7 @@ window.VoltMartWidgetI18n = {
     title: "VoltMart ügyfélszolgálat",
     subtitleBot: "Virtuális asszisztens · azonnal válaszol",
     subtitleHandoff: "Munkatársunkkal beszélget",
+    welcome: "Üdvözöljük! Kérdezzen rendelésről, visszaküldésről, szállításról vagy fizetésről. Munkatársunk bármikor átveheti a beszélgetést.",
     launcher: "VoltMart ügyfélszolgálati chat megnyitása",
     launcherClose: "VoltMart ügyfélszolgálati chat bezárása",
     unread: { one: "{n} új üzenet", other: "{n} új üzenet" },

@@ -14,7 +14,7 @@
 
   if (window.VoltMartWidget && window.VoltMartWidget.mounted) return;
 
-  const script = document.currentScript;
+  const script = document.currentScript || document.querySelector("script[src*='voltmart-widget.js']");
   const config = (script && script.dataset) || {};
   const scriptUrl = new URL((script && script.src) || "static/widget/voltmart-widget.js", location.href);
   const assetBase = new URL(".", scriptUrl).href;
@@ -284,7 +284,13 @@
         el("span", { class: "vm-sr", text: t("typing") })
       )
     );
-    const log = el("ol", { class: "vm-log", "aria-label": t("conversation"), tabindex: "-1" }, typing);
+    const empty = el(
+      "li",
+      { class: "vm-empty" },
+      el("span", { class: "vm-avatar vm-avatar-bot", "aria-hidden": "true" }, icon("bolt")),
+      el("p", { text: t("welcome") })
+    );
+    const log = el("ol", { class: "vm-log", "aria-label": t("conversation"), tabindex: "-1" }, empty, typing);
     const live = el("div", { class: "vm-sr", "aria-live": "polite", "aria-atomic": "false", "data-vm-live": "" });
 
     const feedbackBox = el("textarea", {
@@ -480,7 +486,7 @@
       let before = typing;
       if (id) {
         for (const other of log.children) {
-          if (other === item || other === typing) continue;
+          if (other === item || !other.classList.contains("vm-item")) continue;
           const otherId = Number(other.dataset.vmId || 0);
           if (!otherId || otherId > id) {
             before = other;
@@ -615,6 +621,7 @@
           button.disabled = answered;
         }
       }
+      empty.hidden = items.length > 0 || !historyLoaded;
       let previous = "";
       for (const item of items) {
         const key = `${item.dataset.vmSender}|${item.dataset.vmAgent || ""}`;
@@ -635,7 +642,6 @@
         return;
       }
       const stick = isNearEnd();
-      let fresh = false;
       for (const message of messages) {
         const id = Number(message && message.id);
         if (!id) continue;
@@ -649,13 +655,9 @@
           }
         }
         renderMessage(message, !history);
-        if (message.sender !== "customer") {
-          fresh = true;
-          typing.hidden = true;
-        }
+        if (message.sender !== "customer") typing.hidden = true;
       }
       refresh();
-      if (fresh && !isOpen && !history) updateBadge();
       scrollToEnd(stick || history);
     }
 
@@ -920,6 +922,7 @@
             local.remove("session");
             sessionId = null;
             historyLoaded = true;
+            refresh();
             break;
           }
           if (!response.ok) throw new Error(`HTTP ${response.status}`);
@@ -932,6 +935,7 @@
           if (first) {
             first = false;
             historyLoaded = true;
+            refresh();
             scrollToEnd(true);
             pump();
           }
