@@ -327,7 +327,7 @@ def order_summary(url: str, number: Any) -> dict[str, Any] | None:
                     "name": i.name,
                     "category": i.category,
                     "quantity": i.quantity,
-                    "unit_price": f"{i.unit_price:.2f}",
+                    "unit_price": f"{i.unit_price_cents / 100:.2f}",
                 }
                 for i in order.items
             ],

@@ -11,7 +11,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -60,7 +59,7 @@ class OrderItem(Base):
     name = Column(String(200), nullable=False)
     category = Column(String(40), nullable=False)
     quantity = Column(Integer, default=1, nullable=False)
-    unit_price = Column(Numeric(10, 2), nullable=False)
+    unit_price_cents = Column(Integer, nullable=False)  # integer cents: exact on every database
     order = relationship("Order", back_populates="items")
 
 

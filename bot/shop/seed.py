@@ -111,7 +111,7 @@ def seed_demo_data(database_url: str, today: date | None = None) -> list[tuple[s
                         sku=sku,
                         name=item_name,
                         category=category,
-                        unit_price=Decimal(price),
+                        unit_price_cents=int(Decimal(price) * 100),
                     )
                 )
     return [(number, email, status) for number, email, _, _, status, *_ in DEMO_ORDERS]
