@@ -20,6 +20,7 @@ import numpy as np
 from bench.datasets import ROOT, bitext, clinc_oos, kb_dev, tatoeba
 from bot.kb.factory import knowledge_base_from
 from bot.kb.index import build_faiss
+from bot.kb.service import KnowledgeBase
 from bot.settings import get_settings
 
 
@@ -36,7 +37,7 @@ def ranking_metrics(ranked: list[list[str]], gold: list[str]) -> dict[str, float
     return {"top1": top1 / n, "hit3": hit3 / n, "mrr": rr / n, "n": len(gold)}
 
 
-def evaluate_retrieval(kb, rows: list[dict], key: str) -> dict[str, dict]:
+def evaluate_retrieval(kb: KnowledgeBase, rows: list[dict], key: str) -> dict[str, dict]:
     by_lang: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         lang = row.get("lang", "en")
@@ -62,14 +63,14 @@ def evaluate_retrieval(kb, rows: list[dict], key: str) -> dict[str, dict]:
     return report
 
 
-def false_answers(kb, rows: list[dict]) -> dict[str, float]:
+def false_answers(kb: KnowledgeBase, rows: list[dict]) -> dict[str, float]:
     answered = sum(kb.decide(r["text"]).answered for r in rows)
     bm25_any = sum(bool(kb.search_bm25(r["text"], k=1)) for r in rows)
     n = max(len(rows), 1)
     return {"dense_gate": answered / n, "bm25_any_match": bm25_any / n, "n": len(rows)}
 
 
-def cross_lingual(kb) -> dict[str, float]:
+def cross_lingual(kb: KnowledgeBase) -> dict[str, float]:
     embedder = kb.embedder
     out = {}
     for lang in ("ru", "sk", "hu"):
@@ -125,7 +126,7 @@ def _rss_mb() -> float:
         return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def query_latency(kb, rows: list[dict]) -> dict[str, float]:
+def query_latency(kb: KnowledgeBase, rows: list[dict]) -> dict[str, float]:
     """End-to-end FAQ search (embedding + FAISS) on uncached dev questions."""
     times = []
     for row in rows[:200]:

@@ -6,6 +6,7 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -21,7 +22,7 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 15})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection, _record) -> None:
+        def _sqlite_pragmas(connection: Any, _record: Any) -> None:
             # WAL lets the gateway read while the action server writes.
             cursor = connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")

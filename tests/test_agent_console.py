@@ -452,7 +452,11 @@ def test_verified_order_and_the_customers_earlier_handoffs_are_shown(
         )
         order.items.append(
             OrderItem(
-                sku="KT-220", name="Electric kettle Voltik", category="kitchen", quantity=1, unit_price_cents=3990
+                sku="KT-220",
+                name="Electric kettle Voltik",
+                category="kitchen",
+                quantity=1,
+                unit_price_cents=3990,
             )
         )
         db.add(order)

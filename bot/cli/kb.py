@@ -8,6 +8,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from bot.kb.service import KnowledgeBase
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     kb = commands.add_parser("kb", help="validate, build and search the FAQ knowledge base")
@@ -42,7 +44,7 @@ def run_check(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _knowledge_base(path: Path | None):
+def _knowledge_base(path: Path | None) -> KnowledgeBase:
     from dataclasses import replace
 
     from bot.kb.factory import knowledge_base_from

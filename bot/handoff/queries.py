@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from bot.db import session_scope
 from bot.handoff.models import Agent, AgentNote, ChatMessage, Conversation, Handoff
+from bot.kb.service import KnowledgeBase
 from bot.shop.models import Customer, Order
 from bot.shop.security import normalise_email
 
@@ -66,7 +68,7 @@ def agent_by_id(url: str, agent_id: Any) -> AgentView | None:
 
 
 # --- the queue --------------------------------------------------------------
-def _last_customer_texts(session, conversation_ids: set[str]) -> dict[str, str]:
+def _last_customer_texts(session: Session, conversation_ids: set[str]) -> dict[str, str]:
     if not conversation_ids:
         return {}
     latest = (
@@ -80,7 +82,7 @@ def _last_customer_texts(session, conversation_ids: set[str]) -> dict[str, str]:
     return {conversation_id: text for conversation_id, text in rows}
 
 
-def _last_senders(session, conversation_ids: set[str]) -> dict[str, str]:
+def _last_senders(session: Session, conversation_ids: set[str]) -> dict[str, str]:
     if not conversation_ids:
         return {}
     latest = (
@@ -413,7 +415,7 @@ def customer_history(url: str, detail: dict[str, Any], emails: set[str]) -> dict
 
 
 # --- canned answers ---------------------------------------------------------
-def kb_suggestions(kb, query: str, lang: str, k: int = 5) -> list[dict[str, Any]]:
+def kb_suggestions(kb: KnowledgeBase, query: str, lang: str, k: int = 5) -> list[dict[str, Any]]:
     """Top knowledge-base entries for the agent's search, answers in ``lang`` (else English)."""
     query = query.strip()
     hits: list[tuple[str, float | None]] = []

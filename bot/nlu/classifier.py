@@ -61,7 +61,7 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
     ) -> EmbeddingIntentClassifier:
         return cls(config, model_storage, resource)
 
-    def _features(self, messages: list[Message]):
+    def _features(self, messages: list[Message]) -> csr_matrix:
         texts = [m.get(TEXT) or "" for m in messages]
         dense = np.stack([_dense(m) for m in messages]) * float(self.config["dense_weight"])
         return hstack([csr_matrix(dense), self.vectorizer.transform(texts)]).tocsr()

@@ -6,7 +6,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from lingua import Language, LanguageDetectorBuilder
+from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
 SUPPORTED = ("en", "ru", "sk", "hu")
 # Czech readers understand Slovak answers; everything else gets English.
@@ -46,7 +46,7 @@ class Detection:
 
 
 @functools.lru_cache(maxsize=1)
-def _detector():
+def _detector() -> LanguageDetector:
     return LanguageDetectorBuilder.from_languages(*_CANDIDATES).build()
 
 

@@ -7,7 +7,7 @@ import os
 import threading
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, Response
 
 from bot import composition
 from bot.settings import Settings, get_settings
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     csrf.exempt(chat_blueprint)  # the customer API carries no cookie session; see chat.py
 
     @app.after_request
-    def security_headers(response):
+    def security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault(

@@ -297,7 +297,8 @@ def test_agent_messages_badge_and_feedback(new_page: Callable[..., Page], stack:
     expect(message).to_contain_text("Support agent")
     expect(message.locator("strong")).to_have_text("Jana")
     bot_colour = page.locator(f'{MESSAGE}[data-sender="bot"] .vm-avatar').first.evaluate(
-        "n => getComputedStyle(n).backgroundColor")
+        "n => getComputedStyle(n).backgroundColor"
+    )
     agent_colour = message.locator(".vm-avatar").evaluate("n => getComputedStyle(n).backgroundColor")
     assert bot_colour != agent_colour
 
@@ -398,7 +399,9 @@ def test_language_and_theme(new_page: Callable[..., Page]) -> None:
     expect(page.locator(INPUT)).to_have_attribute("placeholder", "Napíšte správu…")
     expect(page.locator(SEND)).to_have_attribute("aria-label", "Odoslať")
 
-    background = "() => getComputedStyle(document.querySelector('[data-testid=\"vm-panel\"]')).backgroundColor"
+    background = (
+        "() => getComputedStyle(document.querySelector('[data-testid=\"vm-panel\"]')).backgroundColor"
+    )
     assert page.evaluate(background) == "rgb(255, 255, 255)"
     page.emulate_media(color_scheme="dark")
     assert page.evaluate(background) == "rgb(15, 23, 42)"
@@ -427,9 +430,7 @@ def test_screenshots(new_page: Callable[..., Page], browser: Browser, stack: Sta
     handoff = service.active_handoff(session_of(page))
     assert handoff is not None
     service.claim(handoff.id, agent.id)
-    service.agent_reply(
-        handoff.id, agent, "Hi, I'm Jana from the VoltMart team. How can I help you today?"
-    )
+    service.agent_reply(handoff.id, agent, "Hi, I'm Jana from the VoltMart team. How can I help you today?")
     expect(page.locator(f'{MESSAGE}[data-sender="agent"]')).to_have_count(1, timeout=40_000)
     page.fill(INPUT, "My headphones arrived with a broken case")  # a draft in the composer
     page.locator(INPUT).blur()
@@ -447,8 +448,12 @@ def test_screenshots(new_page: Callable[..., Page], browser: Browser, stack: Sta
 
     state = page.context.storage_state()  # same conversation (session id in localStorage)
     mobile = browser.new_context(
-        viewport={"width": 375, "height": 700}, device_scale_factor=2, is_mobile=True, has_touch=True,
-        locale="en-US", storage_state=state,
+        viewport={"width": 375, "height": 700},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="en-US",
+        storage_state=state,
     )
     try:
         phone = mobile.new_page()

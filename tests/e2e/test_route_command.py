@@ -61,7 +61,7 @@ def test_bad_input_exits_2_naming_the_line() -> None:
     assert "line 4: expected a JSON object" in done.stderr
 
 
-def test_eval_prints_accuracy_by_language_and_route(tmp_path) -> None:  # noqa: ANN001
+def test_eval_prints_accuracy_by_language_and_route(tmp_path) -> None:
     data = tmp_path / "eval.jsonl"
     data.write_text(
         "\n".join(

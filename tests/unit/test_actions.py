@@ -52,11 +52,11 @@ def slot_events(events: list[dict]) -> dict[str, Any]:
 
 
 @pytest.fixture()
-def shop(app_env) -> None:  # noqa: ANN001 - fixture
+def shop(app_env) -> None:
     seed_demo_data(composition.database_url())
 
 
-def validate(form, slot: str, value: Any, track: Tracker) -> tuple[dict, list[str]]:  # noqa: ANN001
+def validate(form, slot: str, value: Any, track: Tracker) -> tuple[dict, list[str]]:
     dispatcher = CollectingDispatcher()
     result = getattr(form, f"validate_{slot}")(value, dispatcher, track, DOMAIN)
     return result, responses(dispatcher)
@@ -290,7 +290,7 @@ def test_handoff_with_an_agent_online_queues_and_pauses(shop: None) -> None:
     assert composition.handoff_service().conversation_mode("q" * 30) == "handoff"
 
 
-def latest_handoff(conversation_id: str):  # noqa: ANN201
+def latest_handoff(conversation_id: str):
     from sqlalchemy import select
 
     from bot.db import session_scope
