@@ -82,8 +82,8 @@ class KnowledgeBase:
         self._query = QueryEmbedder(embedder)
         self._snapshot: _Snapshot | None = None
         self._fingerprint: tuple = ()
-        self._issues: list[Issue] = []
-        self._serving_last_good = False
+        # (issues, serving the last good index): replaced as one tuple, read without a lock.
+        self._health: tuple[list[Issue], bool] = ([], False)
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -94,11 +94,10 @@ class KnowledgeBase:
         with self._reload_lock:
             fingerprint = self._current_fingerprint()
             result = validate(self.directory)
-            self._issues = result.issues
             for issue in result.issues:
                 (log.error if issue.severity == "error" else log.warning)("FAQ %s", issue)
             if result.errors and self._snapshot is not None:
-                self._serving_last_good = True
+                self._health = (result.issues, True)
                 self._fingerprint = fingerprint
                 log.error("FAQ change rejected; the last good index keeps serving")
                 return self.status()
@@ -108,7 +107,7 @@ class KnowledgeBase:
             if index is None:
                 index = build_index(result.entries, self.embedder, self.index_dir, progress)
             self._snapshot = _Snapshot(index, DenseRetriever(index), Bm25Retriever(index))
-            self._serving_last_good = False
+            self._health = (result.issues, False)
             self._fingerprint = fingerprint
             return self.status()
 
@@ -175,13 +174,14 @@ class KnowledgeBase:
 
     def status(self) -> KbStatus:
         snapshot = self._snapshot
-        errors = [i for i in self._issues if i.severity == "error"]
+        issues, serving_last_good = self._health
+        errors = [i for i in issues if i.severity == "error"]
         return KbStatus(
             ok=snapshot is not None and not errors,
             entries=len(snapshot.index.entries) if snapshot else 0,
             loaded_at=snapshot.index.manifest.built_at if snapshot else 0.0,
             content_hash=snapshot.index.manifest.content_hash if snapshot else "",
             model=self.embedder.name,
-            issues=[str(i) for i in self._issues],
-            serving_last_good=self._serving_last_good,
+            issues=[str(i) for i in issues],
+            serving_last_good=serving_last_good,
         )
