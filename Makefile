@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 ENV := source scripts/env.sh &&
 
-.PHONY: run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean
+.PHONY: run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean bench-stack
 
 run:  ## install what is missing, train if data changed, start everything
 	@bash scripts/run.sh
@@ -41,6 +41,9 @@ test: install lint kb-check validate pytest rasa-test  ## everything CI checks
 
 bench-kb: install
 	@$(ENV) $(PY) -m bench.kb
+
+bench-stack: train
+	@$(ENV) $(PY) -m bench.stack
 
 bench-nlu: train
 	@$(ENV) $(PY) -m bench.nlu
