@@ -34,7 +34,7 @@ pytest: install browser train
 
 rasa-test: train
 	@$(ENV) .venv/bin/rasa test core --stories tests/test_stories.yml --model models/current.tar.gz \
-		--endpoints tests/endpoints.test.yml --fail-on-prediction-errors --out results/core
+		--fail-on-prediction-errors --out results/core --quiet
 
 test: install lint kb-check validate pytest rasa-test  ## everything CI checks
 	@echo "make test: all checks passed"

@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import composition
+from bot.shop.mailer import SmtpSettings, deliver_outbox
 from bot.shop.security import normalise_email
 from bot.shop.store import ResetOutcome
 
@@ -39,5 +40,6 @@ class ActionRequestPasswordReset(Action):
             dispatcher.utter_message(response="utter_password_reset_rate_limited")
         else:
             dispatcher.utter_message(response="utter_password_reset_sent")
+            deliver_outbox(composition.database_url(), SmtpSettings.from_env())
         # Forget the address: a reset request is not a verified identity.
         return [SlotSet("email", None)]

@@ -137,3 +137,34 @@ def test_seed_is_idempotent(sqlite_url: str) -> None:
     init_db(sqlite_url)
     with session_scope(sqlite_url) as session:
         assert session.scalar(select(func.count()).select_from(Order)) == 5
+
+
+def test_outbox_is_sent_over_smtp_only_when_configured(store: SqlShopStore) -> None:
+    import asyncore
+    import smtpd
+    import threading
+
+    from bot.shop.mailer import SmtpSettings, deliver_outbox
+
+    store.request_password_reset("peter.novak@example.com", "mail-session")
+    assert deliver_outbox(store.url, None) == 0  # not configured: the mail waits in the outbox
+
+    received: list[tuple[str, list[str], bytes]] = []
+
+    class Server(smtpd.SMTPServer):
+        def process_message(self, peer, mailfrom, rcpttos, data, **kwargs):
+            received.append((mailfrom, rcpttos, data))
+
+    server = Server(("127.0.0.1", 0), None)
+    port = server.socket.getsockname()[1]
+    loop = threading.Thread(target=asyncore.loop, kwargs={"timeout": 0.1, "count": 100}, daemon=True)
+    loop.start()
+    try:
+        sent = deliver_outbox(store.url, SmtpSettings(host="127.0.0.1", port=port, starttls=False))
+    finally:
+        server.close()
+        loop.join(timeout=15)
+    assert sent == 1
+    assert received[0][1] == ["peter.novak@example.com"] and b"reset" in received[0][2].lower()
+    with session_scope(store.url) as session:
+        assert session.execute(select(OutboxEmail)).scalar_one().sent_at is not None
