@@ -4,27 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.verification import EmailForm
 from bot import composition
 from bot.shop.mailer import SmtpSettings, deliver_outbox
-from bot.shop.security import normalise_email
 from bot.shop.store import ResetOutcome
 
 
-class ValidatePasswordResetForm(FormValidationAction):
+class ValidatePasswordResetForm(EmailForm):
     def name(self) -> str:
         return "validate_password_reset_form"
-
-    def validate_email(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        email = normalise_email(str(value or ""))
-        if email is None:
-            dispatcher.utter_message(response="utter_invalid_email")
-        return {"email": email}
 
 
 class ActionRequestPasswordReset(Action):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import handoff_context, language
+from actions.verification import EmailForm
 from bot import composition
-from bot.shop.security import normalise_email
 
 INTENT_REASONS = {"request_human": "customer_request", "complaint": "angry_customer"}
 
@@ -49,17 +49,9 @@ class ActionHandoff(Action):
         return [*events, SlotSet("email", None), FollowupAction("handoff_contact_form")]
 
 
-class ValidateHandoffContactForm(FormValidationAction):
+class ValidateHandoffContactForm(EmailForm):
     def name(self) -> str:
         return "validate_handoff_contact_form"
-
-    def validate_email(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        email = normalise_email(str(value or ""))
-        if email is None:
-            dispatcher.utter_message(response="utter_invalid_email")
-        return {"email": email}
 
 
 class ActionLeaveContact(Action):

@@ -17,6 +17,26 @@ from bot.settings import get_settings
 from bot.shop.security import extract_order_number, normalise_email
 
 
+def checked_email(value: Any, dispatcher: CollectingDispatcher) -> str | None:
+    """The normalised address, or None after telling the customer what is wrong."""
+    email = normalise_email(str(value or ""))
+    if email is None:
+        dispatcher.utter_message(response="utter_invalid_email")
+    return email
+
+
+class EmailForm(FormValidationAction, ABC):
+    """A form that only needs a well-formed email address."""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {"email": checked_email(value, dispatcher)}
+
+
 class VerifiedOrderForm(FormValidationAction, ABC):
     """Validates order_number and email, then checks them together against the store."""
 
@@ -53,9 +73,8 @@ class VerifiedOrderForm(FormValidationAction, ABC):
     def validate_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        email = normalise_email(str(value or ""))
+        email = checked_email(value, dispatcher)
         if email is None:
-            dispatcher.utter_message(response="utter_invalid_email")
             return {"email": None}
         number = tracker.get_slot("order_number")
         if not number:
