@@ -117,3 +117,15 @@ def test_gateway_restart_mid_handoff_loses_nothing(stack: Stack) -> None:
     history = requests.get(f"{stack.url}/api/messages", params={"session_id": session}, timeout=10).json()
     said = [m["text"] for m in history["messages"] if m["sender"] == "customer"]
     assert said == ["hello", "I want to talk to a person", "are you still there?"]
+    _sign_out(url, "restart-agent")
+
+
+def _sign_out(url: str, username: str) -> None:
+    """Later tests expect nobody online."""
+    from sqlalchemy import update
+
+    from bot.db import session_scope
+    from bot.handoff.models import Agent
+
+    with session_scope(url) as session:
+        session.execute(update(Agent).where(Agent.username == username).values(last_seen_at=None))
