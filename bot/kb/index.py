@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 # Above this many vectors an HNSW graph keeps search in the low milliseconds.
 HNSW_MIN_VECTORS = 50_000
 HNSW_NEIGHBOURS = 32
-HNSW_EF_SEARCH = 96
+HNSW_EF_CONSTRUCTION = 64
+HNSW_EF_SEARCH = 128
 # An entry scores the mean of its best few phrasings: steadier than the single best.
 TOP_PHRASINGS = 3
 # Slovak customers often type without diacritics; index a folded copy of those phrasings.
@@ -80,7 +81,7 @@ def build_faiss(vectors: np.ndarray) -> faiss.Index:
     dim = vectors.shape[1] if vectors.ndim == 2 and vectors.shape[0] else 384
     if vectors.shape[0] >= HNSW_MIN_VECTORS:
         index = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         index.hnsw.efSearch = HNSW_EF_SEARCH
     else:
         index = faiss.IndexFlatIP(dim)
