@@ -57,7 +57,8 @@ def test_answers_follow_the_customers_language(stack: Stack) -> None:
     sk = texts(stack.say(session, "Dobrý deň, zabudol som heslo k účtu"))
     assert "e-mail" in sk.lower() and "účtu" in sk, sk
     hu = texts(stack.say(session, "Szeretnék beszélni egy munkatárssal"))
-    assert any(word in hu for word in ("munkatárs", "kolléga")), hu
+    # Nobody is online in this test, so the Hungarian offline answer asks for an email.
+    assert "e-mail" in hu and "válasz" in hu, hu
 
 
 def test_bad_input_is_refused_clearly_and_markup_stays_text(stack: Stack) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -38,6 +39,12 @@ def tracker(
         "entities": entities or [],
     }
     return Tracker(sender, {**base, **(slots or {})}, message, events or [], False, None, {}, "action_listen")
+
+
+def run_async(coroutine: Any) -> Any:
+    """asyncio.run in its own thread: a session-wide Playwright loop may own this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def responses(dispatcher: CollectingDispatcher) -> list[str]:
@@ -94,7 +101,7 @@ def test_wrong_email_reveals_nothing_and_third_failure_hands_off(shop: None) -> 
     assert said == ["utter_verification_failed"] and result["email"] is None
     gave_up = tracker({"verification_failures": 3})
     assert (
-        asyncio.run(form.required_slots(["order_number", "email"], CollectingDispatcher(), gave_up, DOMAIN))
+        run_async(form.required_slots(["order_number", "email"], CollectingDispatcher(), gave_up, DOMAIN))
         == []
     )
     dispatcher = CollectingDispatcher()
