@@ -152,7 +152,7 @@ def test_ineligible_returns_explain_why(shop: None) -> None:
     form = ValidateReturnForm()
     old = tracker({"order_number": "705528", "email": "kiss.eszter@example.hu", "verified_order": "705528"})
     assert (
-        asyncio.run(
+        run_async(
             form.required_slots(
                 ["order_number", "email", "return_items"], CollectingDispatcher(), old, DOMAIN
             )
