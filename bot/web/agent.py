@@ -8,9 +8,7 @@ token (form field or X-CSRFToken header); the session cookie holds the agent id.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import defaultdict, deque
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +34,7 @@ from bot.handoff.service import ClaimConflict, HandoffService
 from bot.kb.schema import LANGUAGES
 from bot.web.chat import bot_messages_to_store
 from bot.web.rasa_client import RasaUnavailable
+from bot.web.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -49,39 +48,10 @@ JSON_ENDPOINTS = {"agent.queue_json", "agent.events", "agent.kb_search"}
 PUBLIC_ENDPOINTS = {"agent.login", "agent.logout"}
 
 
-class FailedLogins:
-    """Failed attempts per key in a sliding window (process memory, like RateLimiter)."""
-
-    def __init__(self, limit: int, window_seconds: float) -> None:
-        self.limit, self.window = limit, window_seconds
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                hits = self._hits.get(key)
-                while hits and hits[0] <= now - self.window:
-                    hits.popleft()
-                if hits and len(hits) >= self.limit:
-                    return True
-        return False
-
-    def record(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._hits[key].append(now)
-            if len(self._hits) > 100_000:
-                for stale in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
-                    del self._hits[stale]
-
-
 @agent_blueprint.record_once
 def _setup(state: Any) -> None:
     app = state.app
-    app.extensions.setdefault("agent_login_failures", FailedLogins(LOGIN_FAILURES, LOGIN_WINDOW_SECONDS))
+    app.extensions.setdefault("agent_login_failures", RateLimiter(LOGIN_FAILURES, LOGIN_WINDOW_SECONDS))
 
 
 # --- helpers ------------------------------------------------------------------
@@ -189,7 +159,7 @@ def login() -> Any:
         return render_template("agent/login.html", next=next_url)
     username = (request.form.get("username") or "").strip()
     password = request.form.get("password") or ""
-    failures: FailedLogins = current_app.extensions["agent_login_failures"]
+    failures: RateLimiter = current_app.extensions["agent_login_failures"]
     keys = (f"ip:{request.remote_addr or '?'}", f"user:{username.lower()[:64]}")
     if failures.blocked(*keys):
         return render_template(
