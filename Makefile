@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 ENV := source scripts/env.sh &&
 
-.PHONY: run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean bench-stack
+.PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean bench-stack
 
 run:  ## install what is missing, train if data changed, start everything
 	@bash scripts/run.sh
@@ -47,6 +47,9 @@ bench-stack: train
 
 bench-nlu: train
 	@$(ENV) $(PY) -m bench.nlu
+
+reset-db:  ## drop the local SQLite databases (demo data is seeded again by make run)
+	rm -f var/app.db var/app.db-wal var/app.db-shm var/rasa_tracker.db
 
 clean:
 	rm -rf .cache models results var

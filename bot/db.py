@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
@@ -41,7 +41,26 @@ def init_db(url: str) -> Engine:
 
     engine = get_engine(url)
     Base.metadata.create_all(engine)
+    check_schema(engine)
     return engine
+
+
+class OutdatedSchema(RuntimeError):
+    """The database was created by an older version (create_all adds tables, not columns)."""
+
+
+def check_schema(engine: Engine) -> None:
+    """Fail early with a clear message instead of SQL errors in the middle of a chat."""
+    inspector = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing = [column.name for column in table.columns if column.name not in present]
+        if missing:
+            raise OutdatedSchema(
+                f"database {engine.url.render_as_string(hide_password=True)}: table {table.name} lacks "
+                f"column(s) {', '.join(missing)}; it was made by an older version. For the demo "
+                "database run `make reset-db`; a production database needs a migration."
+            )
 
 
 @functools.lru_cache(maxsize=8)

@@ -168,3 +168,17 @@ def test_outbox_is_sent_over_smtp_only_when_configured(store: SqlShopStore) -> N
     assert received[0][1] == ["peter.novak@example.com"] and b"reset" in received[0][2].lower()
     with session_scope(store.url) as session:
         assert session.execute(select(OutboxEmail)).scalar_one().sent_at is not None
+
+
+def test_outdated_schema_is_reported_clearly(tmp_path) -> None:
+    from sqlalchemy import create_engine, text
+
+    from bot.db import OutdatedSchema
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    with old.begin() as connection:  # a conversations table from before rasa_paused existed
+        connection.execute(text("CREATE TABLE conversations (id VARCHAR(64) PRIMARY KEY, language VARCHAR(5))"))
+    old.dispose()
+    with pytest.raises(OutdatedSchema, match=r"conversations lacks column\(s\) .*rasa_paused.*make reset-db"):
+        init_db(url)
