@@ -11,10 +11,17 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from bot.db import OutdatedSchema
     from bot.settings import get_settings
     from bot.shop.seed import seed_demo_data
 
-    orders = seed_demo_data(get_settings().database_url)
+    try:
+        orders = seed_demo_data(get_settings().database_url)
+    except OutdatedSchema as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print("Demo orders (order number / email / status):")
     for number, email, status in orders:
         print(f"  {number}  {email:28s} {status}")
