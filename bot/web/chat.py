@@ -31,6 +31,30 @@ def _error(message: str, status: int) -> Any:
     return jsonify({"error": message}), status
 
 
+class ApiError(Exception):
+    """A refused request: the message tells the widget (and a developer) what to fix."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+@chat_blueprint.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> Any:
+    return _error(exc.message, exc.status)
+
+
+def _session_payload(fields: str) -> tuple[dict, str]:
+    """The JSON body and its valid session id, or an ApiError."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise ApiError(f"send JSON: {{{fields}}}")
+    session_id = _session_id(payload.get("session_id"))
+    if session_id is None:
+        raise ApiError("missing or invalid session_id; get one from POST /api/session")
+    return payload, session_id
+
+
 def _handoff() -> HandoffService:
     return current_app.extensions["handoff"]
 
@@ -66,12 +90,7 @@ def new_session() -> Any:
 
 @chat_blueprint.post("/chat")
 def chat() -> Any:
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        return _error("send JSON: {session_id, text, client_id}", 400)
-    session_id = _session_id(payload.get("session_id"))
-    if session_id is None:
-        return _error("missing or invalid session_id; get one from POST /api/session", 400)
+    payload, session_id = _session_payload("session_id, text, client_id")
     text = payload.get("text")
     if not isinstance(text, str) or not text.strip():
         return _error("the message is empty", 400)
@@ -141,12 +160,7 @@ def messages() -> Any:
 @chat_blueprint.post("/feedback")
 def feedback() -> Any:
     """The optional comment (and rating) after a conversation with an agent ends."""
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        return _error("send JSON: {session_id, rating, comment}", 400)
-    session_id = _session_id(payload.get("session_id"))
-    if session_id is None:
-        return _error("missing or invalid session_id", 400)
+    payload, session_id = _session_payload("session_id, rating, comment")
     rating, comment = payload.get("rating"), payload.get("comment")
     if not isinstance(rating, int) or not 1 <= rating <= 5:
         return _error("rating must be a whole number from 1 to 5", 400)
