@@ -7,7 +7,7 @@ import os
 import threading
 from datetime import timedelta
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from bot import composition
 from bot.settings import Settings, get_settings
@@ -29,6 +29,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.extensions["settings"] = settings
+    # Shop sites allowed to embed the widget from another origin (CORS on /api/*).
+    allowed_origins = {
+        o.strip().rstrip("/") for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip()
+    }
     app.extensions["handoff"] = composition.handoff_service()
     app.extensions["rasa"] = RasaClient(settings.rasa_url, token=os.environ.get("RASA_TOKEN"))
     app.extensions["chat_limiter"] = RateLimiter(settings.limits.chat_messages_per_minute, 60)
@@ -45,6 +49,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health_blueprint)
     app.register_blueprint(agent_blueprint)
     csrf.exempt(chat_blueprint)  # the customer API carries no cookie session; see chat.py
+
+    @app.after_request
+    def cors(response: Response) -> Response:
+        origin = request.headers.get("Origin", "")
+        if request.path.startswith("/api/") and origin in allowed_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+            response.headers["Access-Control-Max-Age"] = "600"
+            response.headers.add("Vary", "Origin")
+        return response
 
     @app.after_request
     def security_headers(response: Response) -> Response:

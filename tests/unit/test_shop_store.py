@@ -178,7 +178,9 @@ def test_outdated_schema_is_reported_clearly(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = create_engine(url)
     with old.begin() as connection:  # a conversations table from before rasa_paused existed
-        connection.execute(text("CREATE TABLE conversations (id VARCHAR(64) PRIMARY KEY, language VARCHAR(5))"))
+        connection.execute(
+            text("CREATE TABLE conversations (id VARCHAR(64) PRIMARY KEY, language VARCHAR(5))")
+        )
     old.dispose()
     with pytest.raises(OutdatedSchema, match=r"conversations lacks column\(s\) .*rasa_paused.*make reset-db"):
         init_db(url)
