@@ -6,15 +6,15 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from bot.kb.schema import FALLBACK_LANGUAGE, LANGUAGES
 from bot.shop.security import redact
 
-SUPPORTED = {"en", "ru", "sk", "hu"}
 MISUNDERSTOOD = {"nlu_fallback"}
 
 
 def language(tracker: Tracker) -> str:
     lang = tracker.get_slot("language") or "en"
-    return lang if lang in SUPPORTED else "en"
+    return lang if lang in LANGUAGES else FALLBACK_LANGUAGE
 
 
 def misunderstandings_in_a_row(tracker: Tracker) -> int:

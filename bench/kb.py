@@ -97,7 +97,9 @@ def scale(sizes: list[int], phrasings: int, dim: int = 384, queries: int = 300) 
     for size in sizes:
         centres = unit(rng.standard_normal((size, dim)))
         spread = 0.5 / np.sqrt(dim)
-        vectors = unit(np.repeat(centres, phrasings, axis=0) + spread * rng.standard_normal((size * phrasings, dim)))
+        vectors = unit(
+            np.repeat(centres, phrasings, axis=0) + spread * rng.standard_normal((size * phrasings, dim))
+        )
         owner = np.repeat(np.arange(size), phrasings)
         rss_before = _rss_mb()
         start = time.perf_counter()
@@ -121,7 +123,9 @@ def scale(sizes: list[int], phrasings: int, dim: int = 384, queries: int = 300) 
                 "recall_at_1": round(float(np.mean(np.array(found) == exact)), 3),
                 "p50_ms": round(statistics.median(latencies), 3),
                 "p95_ms": round(float(np.percentile(latencies, 95)), 3),
-                "index_mb": round(index.ntotal * dim * 4 / 2**20 * (1.3 if "HNSW" in type(index).__name__ else 1), 1),
+                "index_mb": round(
+                    index.ntotal * dim * 4 / 2**20 * (1.3 if "HNSW" in type(index).__name__ else 1), 1
+                ),
                 "rss_growth_mb": round(_rss_mb() - rss_before, 1),
             }
         )

@@ -78,7 +78,7 @@ class Router:
 
     def faq_floor(self, intent: str) -> float:
         floors = self.settings.faq_min_score
-        return floors.get(intent, floors.get("default", 0.88))
+        return floors.get(intent, self.kb.gate.config.min_score)
 
     def decide(self, text: str, parse: dict[str, Any], lang_hint: str | None = None) -> RouteDecision:
         intent, confidence = top_intent(parse)

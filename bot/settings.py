@@ -23,13 +23,13 @@ class EmbedderSettings:
 
 @dataclass(frozen=True)
 class RoutingSettings:
-    faq_min_score: dict[str, float] = field(default_factory=lambda: {"default": 0.88})
-    faq_min_margin: float = 0.0
-    faq_confident_score: float = 0.95
+    faq_min_score: dict[str, float] = field(default_factory=dict)
+    faq_min_margin: float = GateConfig.min_margin
+    faq_confident_score: float = GateConfig.confident_score
 
     def gate(self) -> GateConfig:
         return GateConfig(
-            min_score=self.faq_min_score.get("default", 0.88),
+            min_score=self.faq_min_score.get("default", GateConfig.min_score),
             min_margin=self.faq_min_margin,
             confident_score=self.faq_confident_score,
         )

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.db import session_scope
 from bot.handoff.models import Agent, AgentNote, ChatMessage, Conversation, Handoff
@@ -51,6 +52,14 @@ def message_dict(message: ChatMessage) -> dict[str, Any]:
     }
 
 
+def _by_client_id(session: Session, conversation_id: str, client_id: str) -> ChatMessage | None:
+    return session.execute(
+        select(ChatMessage).where(
+            ChatMessage.conversation_id == conversation_id, ChatMessage.client_id == client_id
+        )
+    ).scalar_one_or_none()
+
+
 class HandoffService:
     def __init__(self, database_url: str, settings: HandoffSettings) -> None:
         self.url = database_url
@@ -81,12 +90,7 @@ class HandoffService:
                 conversation.language = language
             conversation.last_activity_at = datetime.utcnow()
             if client_id:
-                existing = session.execute(
-                    select(ChatMessage).where(
-                        ChatMessage.conversation_id == conversation_id,
-                        ChatMessage.client_id == client_id,
-                    )
-                ).scalar_one_or_none()
+                existing = _by_client_id(session, conversation_id, client_id)
                 if existing is not None:
                     return message_dict(existing), False
             message = ChatMessage(
@@ -103,13 +107,7 @@ class HandoffService:
                 session.flush()
             except IntegrityError:  # the same client_id raced in on another thread
                 session.rollback()
-                existing = session.execute(
-                    select(ChatMessage).where(
-                        ChatMessage.conversation_id == conversation_id,
-                        ChatMessage.client_id == client_id,
-                    )
-                ).scalar_one()
-                return message_dict(existing), False
+                return message_dict(_by_client_id(session, conversation_id, client_id)), False
             return message_dict(message), True
 
     def messages_after(self, conversation_id: str, after_id: int = 0, limit: int = 200) -> list[dict]:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
-SUPPORTED = ("en", "ru", "sk", "hu")
+from bot.kb.schema import FALLBACK_LANGUAGE, LANGUAGES
+
 # Czech readers understand Slovak answers; everything else gets English.
 REPLY_LANGUAGE = {"cs": "sk"}
 _CANDIDATES = (
@@ -42,7 +43,7 @@ class Detection:
     @property
     def reply_language(self) -> str:
         code = REPLY_LANGUAGE.get(self.code, self.code)
-        return code if code in SUPPORTED else "en"
+        return code if code in LANGUAGES else FALLBACK_LANGUAGE
 
 
 @functools.lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.db import session_scope
 from bot.shop.models import (
@@ -105,9 +106,7 @@ class SqlShopStore:
         key = ",".join(sorted(i.sku for i in ok))
         with session_scope(self.url) as session:
             row = session.execute(select(Order.id).where(Order.number == order_number)).scalar_one()
-            existing = session.execute(
-                select(ReturnRequest).where(ReturnRequest.order_id == row, ReturnRequest.items_key == key)
-            ).scalar_one_or_none()
+            existing = _existing_return(session, row, key)
             if existing:
                 return ReturnOutcome(existing.rma, created=False)
             rma = f"RMA-{secrets.token_hex(4).upper()}"
@@ -124,10 +123,7 @@ class SqlShopStore:
                 session.flush()
             except IntegrityError:  # a concurrent double submit won the race
                 session.rollback()
-                existing = session.execute(
-                    select(ReturnRequest).where(ReturnRequest.order_id == row, ReturnRequest.items_key == key)
-                ).scalar_one()
-                return ReturnOutcome(existing.rma, created=False)
+                return ReturnOutcome(_existing_return(session, row, key).rma, created=False)
         return ReturnOutcome(rma, created=True)
 
     def request_password_reset(self, email: str, session_id: str) -> ResetOutcome:
@@ -181,6 +177,12 @@ class SqlShopStore:
                 return False
             row.used_at = datetime.utcnow()
             return True
+
+
+def _existing_return(session: Session, order_id: int, items_key: str) -> ReturnRequest | None:
+    return session.execute(
+        select(ReturnRequest).where(ReturnRequest.order_id == order_id, ReturnRequest.items_key == items_key)
+    ).scalar_one_or_none()
 
 
 def _view(order: Order) -> OrderView:

@@ -108,7 +108,7 @@ def chat() -> Any:
     text = text.strip()
     service = _handoff()
     message, created = service.record_message(session_id, "customer", text, client_id=client_id)
-    if not created and (message.get("relayed") or _already_answered(service, session_id, message)):
+    if not created and _already_answered(service, session_id, message):
         return jsonify({"messages": service.messages_after(session_id, message["id"] - 1)})
     if service.conversation_mode(session_id) == "handoff":
         return jsonify({"messages": [message], "mode": "handoff"})
