@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from bot.analytics.events import EventLog
 from bot.db import init_db
 from bot.handoff.service import HandoffService
 from bot.kb.factory import knowledge_base_from
@@ -35,6 +36,7 @@ class Services:
     shop: ShopStore
     rasa: RasaClient
     limits: RateLimits
+    analytics: EventLog
     _kb: KnowledgeBase | None = field(default=None, repr=False)
     _router: Router | None = field(default=None, repr=False)
     _kb_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -88,6 +90,7 @@ def build_services(settings: Settings, bus: MessageBus | None = None) -> Service
         ),
         rasa=RasaClient(settings.rasa_urls, token=settings.rasa_token or None),
         limits=RateLimits.from_settings(settings),
+        analytics=EventLog(url),
     )
 
 
@@ -138,3 +141,7 @@ def handoff_service() -> HandoffService:
 
 def message_log() -> MessageLog:
     return services().messages
+
+
+def analytics() -> EventLog:
+    return services().analytics

@@ -36,6 +36,7 @@ def get_engine(url: str) -> Engine:
 
 def init_db(url: str) -> Engine:
     """Create the tables of every model module (idempotent)."""
+    import bot.analytics.models
     import bot.handoff.models
     import bot.shop.models  # noqa: F401
 

@@ -59,7 +59,7 @@ class Relay:
                 raise
             for reply in bot_replies(answer):
                 stored, _ = self.messages.record(
-                    conversation_id, "bot", reply["text"], buttons=reply["buttons"]
+                    conversation_id, "bot", reply["text"], buttons=reply["buttons"], meta=reply.get("meta")
                 )
                 replies.append(stored)
             self.messages.finish_delivery(claimed["id"])
