@@ -24,9 +24,24 @@ def render_answer(answer: str, links: tuple) -> str:
 def record(
     tracker: Tracker, kind: str, lang: str, text: str, faq_id: str | None, score: float | None
 ) -> None:
-    """What the bot did with this message, for the reports and the content team's gap list."""
+    """What the bot did with this message, for the reports and the content team's gap list.
+
+    The unanswered ones keep the message's embedding, which the FAQ search has just
+    computed (a cache hit), so grouping them later needs no model.
+    """
+    vector, model = None, None
+    if kind != analytics.FAQ_ANSWER and text:
+        embedder = composition.knowledge_base().embedder
+        vector, model = embedder.embed_queries([text])[0].astype("float32").tobytes(), embedder.name
     composition.analytics().record(
-        kind, tracker.sender_id, language=lang, faq_id=faq_id, score=score, text=text
+        kind,
+        tracker.sender_id,
+        language=lang,
+        faq_id=faq_id,
+        score=score,
+        text=text,
+        embedding=vector,
+        embedding_model=model,
     )
 
 

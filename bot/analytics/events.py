@@ -60,6 +60,8 @@ class EventLog:
         text: str | None = None,
         channel: str = "web",
         at: datetime | None = None,
+        embedding: bytes | None = None,
+        embedding_model: str | None = None,
     ) -> None:
         try:
             with session_scope(self.url) as session:
@@ -73,6 +75,8 @@ class EventLog:
                         score=None if score is None else round(float(score), 4),
                         text=_clip(text),
                         created_at=at or datetime.utcnow(),
+                        embedding=embedding,
+                        embedding_model=embedding_model if embedding else None,
                     )
                 )
         except Exception:  # analytics must never break a conversation
