@@ -101,6 +101,8 @@ class Settings:
     preload_kb: bool = True
     realtime: RealtimeSettings = field(default_factory=RealtimeSettings)
     smtp: SmtpSettings | None = None
+    # /metrics: with a token, a scraper sends "Authorization: Bearer <token>"; without, only localhost.
+    metrics_token: str = ""
 
 
 def _resolve(root: Path, value: str) -> Path:
@@ -168,6 +170,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             relay_stale_seconds=float(realtime.get("relay_stale_seconds", 60.0)),
         ),
         smtp=_smtp(env),
+        metrics_token=env.get("METRICS_TOKEN", ""),
     )
 
 

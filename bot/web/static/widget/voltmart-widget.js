@@ -544,6 +544,7 @@
         );
         const bubble = el("div", { class: `vm-bubble vm-bubble-${sender}` }, renderMarkdown(message.text));
         const body = el("div", { class: "vm-body" }, meta, bubble);
+        if (sender === "bot" && message.faq_id && message.id) body.append(helpfulRow(message.id));
         const buttons = Array.isArray(message.buttons) ? message.buttons.filter((b) => b && b.payload) : [];
         if (buttons.length) {
           const group = el("div", { class: "vm-replies", role: "group", "aria-label": t("quickReplies") });
@@ -588,6 +589,46 @@
       }
       setId(item, message.id);
       return item;
+    }
+
+    // "Was this helpful?" under an FAQ answer; a thumbs-down may say what was missing.
+    function helpfulRow(messageId) {
+      const row = el("div", { class: "vm-helpful", role: "group", "aria-label": t("helpfulAsk"), "data-testid": "vm-helpful" });
+      const status = el("span", { class: "vm-helpful-status", "aria-live": "polite" });
+      const vote = async (helpful, comment) => {
+        const response = await api("POST", "/api/faq-feedback", {
+          session_id: sessionId,
+          message_id: messageId,
+          helpful,
+          comment: comment || undefined,
+        }).catch(() => ({ ok: false }));
+        status.textContent = response.ok ? t("helpfulThanks") : t("feedbackError");
+        return response.ok;
+      };
+      const missing = el("form", { class: "vm-helpful-missing", hidden: true });
+      const input = el("input", { type: "text", maxlength: "500", "aria-label": t("helpfulMissing"),
+        placeholder: t("helpfulMissing"), "data-testid": "vm-helpful-missing" });
+      missing.append(input, el("button", { type: "submit", class: "vm-qr", text: t("helpfulSend") }));
+      missing.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        if (await vote(false, input.value.trim())) missing.hidden = true;
+      });
+      const thumb = (helpful) =>
+        el("button", {
+          type: "button",
+          class: "vm-thumb",
+          "aria-label": t(helpful ? "helpfulYes" : "helpfulNo"),
+          title: t(helpful ? "helpfulYes" : "helpfulNo"),
+          "data-testid": helpful ? "vm-helpful-yes" : "vm-helpful-no",
+          text: helpful ? "👍" : "👎",
+          onclick: async (event) => {
+            row.querySelectorAll(".vm-thumb").forEach((b) => b.setAttribute("aria-pressed", "false"));
+            event.currentTarget.setAttribute("aria-pressed", "true");
+            if (await vote(helpful)) missing.hidden = helpful;
+          },
+        });
+      row.append(el("span", { class: "vm-helpful-ask", text: t("helpfulAsk") }), thumb(true), thumb(false), status, missing);
+      return row;
     }
 
     function setId(item, id) {
