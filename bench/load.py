@@ -154,6 +154,9 @@ async def verify(chatters: list[Widget], handoffs: int) -> Counter:
     return totals
 
 
+SATURATION_TEXTS = [t for script in SCRIPTS.values() for t in script]
+
+
 async def saturate(base_url: str, levels: list[int], seconds: float, first_index: int) -> list[str]:
     lines = []
     for level in levels:
@@ -162,12 +165,11 @@ async def saturate(base_url: str, levels: list[int], seconds: float, first_index
             await widget.open()
         figures = Figures()
         until = time.monotonic() + seconds
-        texts = [t for script in SCRIPTS.values() for t in script]
 
-        async def loop(widget: Widget) -> None:
+        async def loop(widget: Widget, figures: Figures = figures, until: float = until) -> None:
             n = 0
             while time.monotonic() < until:
-                await widget.say(texts[n % len(texts)], figures)
+                await widget.say(SATURATION_TEXTS[n % len(SATURATION_TEXTS)], figures)
                 n += 1
                 if n % 25 == 0:  # stay under the per-session limit: a new visitor session
                     await widget.open()

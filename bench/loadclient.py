@@ -8,7 +8,6 @@ exactly as the browser client does: POST /api/session, a Socket.IO connection
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 import time
@@ -118,7 +117,7 @@ class Widget:
             ) as response:
                 body = await response.json(content_type=None)
                 status = response.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             figures.errors[type(exc).__name__] += 1
             return None
         figures.chat_ms.append((time.perf_counter() - start) * 1000)
