@@ -183,6 +183,35 @@ def cluster(vectors: np.ndarray, threshold: float = DISTANCE_THRESHOLD, seed: in
     return _agglomerative(centroids, threshold)[micro.labels_]
 
 
+def language_means(kb: KnowledgeBase) -> dict[str, np.ndarray]:
+    """The mean FAQ phrasing vector per language, from the live index."""
+    index = kb.snapshot.index
+    if not index.index.ntotal:
+        return {}
+    vectors = index.index.reconstruct_n(0, index.index.ntotal)
+    by_lang: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(index.rows):
+        by_lang[row.lang].append(i)
+    return {lang: vectors[rows].mean(axis=0) for lang, rows in by_lang.items()}
+
+
+def language_centred(vectors: np.ndarray, languages: list[str], means: dict[str, np.ndarray]) -> np.ndarray:
+    """Subtract each language's mean vector: what is left is closer to the meaning than to the language.
+
+    Multilingual sentence embeddings carry a strong language component (two Slovak
+    questions on different topics can be closer than one question in Slovak and
+    English); removing the per-language mean is the usual remedy.
+    """
+    if not means:
+        return vectors
+    centred = vectors.copy()
+    for i, lang in enumerate(languages):
+        mean = means.get(lang)
+        if mean is not None:
+            centred[i] = vectors[i] - mean
+    return _normalise(centred)
+
+
 def _agglomerative(unit: np.ndarray, threshold: float) -> np.ndarray:
     if unit.shape[0] < 2:
         return np.zeros(unit.shape[0], dtype=int)
@@ -277,7 +306,8 @@ def gap_groups(
     if not messages:
         return []
     vectors = np.stack([m.vector for m in messages])
-    labels = cluster(vectors, threshold)
+    means = language_means(kb) if kb is not None else {}
+    labels = cluster(language_centred(vectors, [m.language for m in messages], means), threshold)
     members: dict[int, list[int]] = defaultdict(list)
     for i, label in enumerate(labels):
         members[int(label)].append(i)
