@@ -26,8 +26,9 @@ from bot.handoff.models import ChatMessage
 from bot.kb.embedder import Embedder
 from bot.kb.service import KnowledgeBase
 
-# Average-linkage cosine distance under which two groups merge (e5 similarities sit in 0.7-1.0).
-DISTANCE_THRESHOLD = 0.14
+# Average-linkage cosine distance, on language-centred vectors, under which two groups merge
+# (same question in other languages sits at ~0.3-0.5 there, other topics at ~0.7 and more).
+DISTANCE_THRESHOLD = 0.6
 # Above this many messages, MiniBatchKMeans first condenses them into micro-groups.
 EXACT_LIMIT = 2000
 MICRO_GROUP_SIZE = 8
@@ -176,8 +177,15 @@ def cluster(vectors: np.ndarray, threshold: float = DISTANCE_THRESHOLD, seed: in
         return np.zeros(1, dtype=int)
     if n <= EXACT_LIMIT:
         return _agglomerative(_normalise(vectors), threshold)
+    # Random initial centres: k-means++ costs minutes at a thousand centres, and the
+    # agglomerative step after it repairs micro-groups that a random start split.
     micro = MiniBatchKMeans(
-        n_clusters=max(n // MICRO_GROUP_SIZE, 2), random_state=seed, batch_size=4096, n_init=1, max_iter=50
+        n_clusters=max(n // MICRO_GROUP_SIZE, 2),
+        init="random",
+        random_state=seed,
+        batch_size=4096,
+        n_init=1,
+        max_iter=30,
     ).fit(_normalise(vectors))
     centroids = _normalise(micro.cluster_centers_)
     return _agglomerative(centroids, threshold)[micro.labels_]
@@ -185,14 +193,7 @@ def cluster(vectors: np.ndarray, threshold: float = DISTANCE_THRESHOLD, seed: in
 
 def language_means(kb: KnowledgeBase) -> dict[str, np.ndarray]:
     """The mean FAQ phrasing vector per language, from the live index."""
-    index = kb.snapshot.index
-    if not index.index.ntotal:
-        return {}
-    vectors = index.index.reconstruct_n(0, index.index.ntotal)
-    by_lang: dict[str, list[int]] = defaultdict(list)
-    for i, row in enumerate(index.rows):
-        by_lang[row.lang].append(i)
-    return {lang: vectors[rows].mean(axis=0) for lang, rows in by_lang.items()}
+    return PhrasingVectors(kb).language_means()
 
 
 def language_centred(vectors: np.ndarray, languages: list[str], means: dict[str, np.ndarray]) -> np.ndarray:
@@ -222,20 +223,34 @@ def _agglomerative(unit: np.ndarray, threshold: float) -> np.ndarray:
 
 
 # --- describe -----------------------------------------------------------------
-def _entry_vectors(kb: KnowledgeBase, entry_id: str) -> dict[str, np.ndarray]:
-    index = kb.snapshot.index
-    rows: dict[str, list[int]] = defaultdict(list)
-    for i, row in enumerate(index.rows):
-        if row.entry_id == entry_id:
-            rows[row.lang].append(i)
-    return {lang: np.stack([index.index.reconstruct(i) for i in ids]) for lang, ids in rows.items()}
+class PhrasingVectors:
+    """The FAQ index's phrasing vectors by entry and language, read once per report."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        index = kb.snapshot.index
+        total = index.index.ntotal
+        self.vectors = index.index.reconstruct_n(0, total) if total else np.zeros((0, kb.embedder.dim))
+        self.rows: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        for i, row in enumerate(index.rows):
+            self.rows[row.entry_id][row.lang].append(i)
+
+    def of(self, entry_id: str) -> dict[str, np.ndarray]:
+        return {lang: self.vectors[ids] for lang, ids in self.rows.get(entry_id, {}).items()}
+
+    def language_means(self) -> dict[str, np.ndarray]:
+        by_lang: dict[str, list[int]] = defaultdict(list)
+        for langs in self.rows.values():
+            for lang, ids in langs.items():
+                by_lang[lang].extend(ids)
+        return {lang: self.vectors[ids].mean(axis=0) for lang, ids in by_lang.items()}
 
 
-def describe(group: GapGroup, kb: KnowledgeBase | None) -> None:
+def describe(group: GapGroup, kb: KnowledgeBase | None, phrasings: PhrasingVectors | None = None) -> None:
     """Nearest entry and what is missing: a language, phrasings, or the whole topic."""
     group.languages = dict(Counter(m.language for m in group.messages).most_common())
     if kb is None:
         return
+    phrasings = phrasings or PhrasingVectors(kb)
     hits = kb.snapshot.dense.run(group.centroid, 1)
     if not hits:
         return
@@ -244,7 +259,7 @@ def describe(group: GapGroup, kb: KnowledgeBase | None) -> None:
         group.kind = "new_topic"
         return
     entry = kb.entry(group.nearest_id)
-    per_lang = _entry_vectors(kb, group.nearest_id)
+    per_lang = phrasings.of(group.nearest_id)
     missing = []
     for lang in group.languages:
         own = [m.vector for m in group.messages if m.language == lang]
@@ -262,30 +277,39 @@ def describe(group: GapGroup, kb: KnowledgeBase | None) -> None:
     group.kind = "missing_language" if missing else "missing_phrasings"
 
 
-def agent_drafts(url: str, group: GapGroup, limit: int = DRAFTS) -> list[str]:
-    """The first agent replies after the group's messages, in the same conversations."""
+def agent_replies(url: str, conversation_ids: set[str]) -> dict[str, list[tuple[datetime, str]]]:
+    """Every agent message of these conversations, oldest first (one query per report)."""
+    replies: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    ids = sorted(conversation_ids)
+    with session_scope(url) as session:
+        for start in range(0, len(ids), 500):
+            for cid, text, created in session.execute(
+                select(ChatMessage.conversation_id, ChatMessage.text, ChatMessage.created_at)
+                .where(
+                    ChatMessage.conversation_id.in_(ids[start : start + 500]), ChatMessage.sender == "agent"
+                )
+                .order_by(ChatMessage.id)
+            ):
+                replies[cid].append((created, text))
+    return replies
+
+
+def agent_drafts(
+    group: GapGroup, replies: dict[str, list[tuple[datetime, str]]], limit: int = DRAFTS
+) -> list[str]:
+    """The first two agent replies after the group's messages, in the same conversations."""
     firsts: dict[str, datetime] = {}
     for m in group.messages:
         if m.conversation_id and (
             m.conversation_id not in firsts or m.created_at < firsts[m.conversation_id]
         ):
             firsts[m.conversation_id] = m.created_at
-    if not firsts:
-        return []
     drafts: list[str] = []
-    with session_scope(url) as session:
-        rows = session.execute(
-            select(ChatMessage.conversation_id, ChatMessage.text, ChatMessage.created_at)
-            .where(ChatMessage.conversation_id.in_(list(firsts)), ChatMessage.sender == "agent")
-            .order_by(ChatMessage.id)
-        )
-        per_conversation: Counter = Counter()
-        for cid, text, created in rows:
-            if created >= firsts[cid] and per_conversation[cid] < 2 and len(drafts) < limit:
-                per_conversation[cid] += 1
-                cleaned = clean_text(text)
-                if cleaned and cleaned not in drafts:
-                    drafts.append(cleaned)
+    for cid, since in sorted(firsts.items(), key=lambda item: item[1]):
+        for _created, text in [r for r in replies.get(cid, []) if r[0] >= since][:2]:
+            cleaned = clean_text(text)
+            if cleaned and cleaned not in drafts and len(drafts) < limit:
+                drafts.append(cleaned)
     return drafts
 
 
@@ -306,8 +330,10 @@ def gap_groups(
     if not messages:
         return []
     vectors = np.stack([m.vector for m in messages])
-    means = language_means(kb) if kb is not None else {}
+    phrasings = PhrasingVectors(kb) if kb is not None else None
+    means = phrasings.language_means() if phrasings is not None else {}
     labels = cluster(language_centred(vectors, [m.language for m in messages], means), threshold)
+    replies = agent_replies(url, {m.conversation_id for m in messages if m.conversation_id})
     members: dict[int, list[int]] = defaultdict(list)
     for i, label in enumerate(labels):
         members[int(label)].append(i)
@@ -315,8 +341,8 @@ def gap_groups(
     for rows in members.values():
         centroid = _normalise(vectors[rows].mean(axis=0, keepdims=True))[0]
         group = GapGroup([messages[i] for i in rows], centroid)
-        describe(group, kb)
-        group.drafts = agent_drafts(url, group)
+        describe(group, kb, phrasings)
+        group.drafts = agent_drafts(group, replies)
         groups.append(group)
     groups.sort(key=lambda g: (g.addressed, -g.size, -len(g.languages)))
     return groups
