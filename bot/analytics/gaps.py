@@ -32,10 +32,12 @@ DISTANCE_THRESHOLD = 0.6
 # Above this many messages, MiniBatchKMeans first condenses them into micro-groups.
 EXACT_LIMIT = 2000
 MICRO_GROUP_SIZE = 8
-# A group this close to an entry is about that entry (its phrasings or a language are missing).
-NEAR_ENTRY_SCORE = 0.85
+# A group this close to an entry's best phrasing (cosine of language-centred vectors) is about
+# that entry: its phrasings or a language are missing. Raw e5 scores can't tell: off-topic
+# questions score 0.85-0.90 against some entry, as related ones do.
+NEAR_ENTRY_SCORE = 0.55
 # Same-language phrasings this much further than another language's: that language is missing.
-LANGUAGE_GAP = 0.03
+LANGUAGE_GAP = 0.08
 EXAMPLES = 6
 DRAFTS = 4
 
@@ -233,11 +235,26 @@ class PhrasingVectors:
         self.rows: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         for i, row in enumerate(index.rows):
             self.rows[row.entry_id][row.lang].append(i)
+        self.means = self._language_means()
+        self.entry_ids = [row.entry_id for row in index.rows]
+        self.centred = language_centred(self.vectors, [row.lang for row in index.rows], self.means)
 
     def of(self, entry_id: str) -> dict[str, np.ndarray]:
-        return {lang: self.vectors[ids] for lang, ids in self.rows.get(entry_id, {}).items()}
+        """The entry's language-centred phrasing vectors, per language."""
+        return {lang: self.centred[ids] for lang, ids in self.rows.get(entry_id, {}).items()}
+
+    def nearest(self, centred: np.ndarray) -> tuple[str | None, float | None]:
+        """The entry with the closest phrasing to a language-centred vector, and that closeness."""
+        if not self.entry_ids:
+            return None, None
+        scores = self.centred @ centred
+        best = int(np.argmax(scores))
+        return self.entry_ids[best], float(scores[best])
 
     def language_means(self) -> dict[str, np.ndarray]:
+        return self.means
+
+    def _language_means(self) -> dict[str, np.ndarray]:
         by_lang: dict[str, list[int]] = defaultdict(list)
         for langs in self.rows.values():
             for lang, ids in langs.items():
@@ -251,20 +268,20 @@ def describe(group: GapGroup, kb: KnowledgeBase | None, phrasings: PhrasingVecto
     if kb is None:
         return
     phrasings = phrasings or PhrasingVectors(kb)
-    hits = kb.snapshot.dense.run(group.centroid, 1)
-    if not hits:
-        return
-    group.nearest_id, group.nearest_score = hits[0].entry_id, hits[0].score
-    if group.nearest_score < NEAR_ENTRY_SCORE:
+    means = phrasings.language_means()
+    centred = [language_centred(m.vector.reshape(1, -1), [m.language], means)[0] for m in group.messages]
+    centre = _normalise(np.mean(np.stack(centred), axis=0, keepdims=True))[0]
+    group.nearest_id, group.nearest_score = phrasings.nearest(centre)
+    if group.nearest_id is None or group.nearest_score < NEAR_ENTRY_SCORE:
         group.kind = "new_topic"
         return
     entry = kb.entry(group.nearest_id)
     per_lang = phrasings.of(group.nearest_id)
     missing = []
     for lang in group.languages:
-        own = [m.vector for m in group.messages if m.language == lang]
-        centre = _normalise(np.mean(np.stack(own), axis=0, keepdims=True))[0]
-        best = {code: float(np.max(vectors @ centre)) for code, vectors in per_lang.items()}
+        own = [c for c, m in zip(centred, group.messages, strict=True) if m.language == lang]
+        lang_centre = _normalise(np.mean(np.stack(own), axis=0, keepdims=True))[0]
+        best = {code: float(np.max(vectors @ lang_centre)) for code, vectors in per_lang.items()}
         same = best.get(lang)
         if (
             entry is None
