@@ -19,7 +19,7 @@
  */
 (function (root, factory) {
   if (typeof module === "object" && module.exports) module.exports = factory();
-  else (root.VoltMartWidgetParts = root.VoltMartWidgetParts || {}).createClient = factory().createClient;
+  else (root.VoltMartWidgetParts = root.VoltMartWidgetParts || {}).client = factory();
 })(typeof self !== "undefined" ? self : this, function () {
   "use strict";
 
@@ -247,6 +247,13 @@
         // The id is gone from this device, which was the only place that held it.
         return false;
       }
+    }
+
+    /** The optional comment after a rating; true when the gateway took it. */
+    async function sendFeedback(rating, comment) {
+      if (!sessionId) return false;
+      const response = await api("POST", "/api/feedback", { session_id: sessionId, rating, comment });
+      return response.ok;
     }
 
     // --- receiving -------------------------------------------------------------
@@ -796,6 +803,7 @@
       loadHistory,
       noteTyping,
       endChat,
+      sendFeedback,
       networkChanged,
       get state() {
         return {
