@@ -469,3 +469,123 @@ def test_screenshots(new_page: Callable[..., Page], browser: Browser, stack: Sta
 
     for name in ("desktop-light", "desktop-dark", "mobile-light", "mobile-dark"):
         assert (SHOTS / f"widget-{name}.png").stat().st_size > 10_000
+
+
+def test_returning_visitor_with_closed_panel_makes_no_requests(
+    new_page: Callable[..., Page], stack: Stack
+) -> None:
+    page = new_page("/demo")
+    open_panel(page)
+    say(page, "hello")
+    page.keyboard.press("Escape")  # closed, in bot mode: nothing can arrive that isn't an answer
+
+    requests: list[str] = []
+    sockets: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    page.reload()
+    page.locator(LAUNCHER).wait_for()
+    page.evaluate("() => window.VoltMartWidget.ready")
+    loaded = len(requests)
+    page.wait_for_timeout(4000)
+    gateway = [url for url in requests if "/api/" in url or "/socket.io" in url or "socket.io.min.js" in url]
+    assert gateway == [], gateway
+    assert sockets == []
+    assert requests[loaded:] == [], "requests after the widget was mounted"
+    expect(page.locator(PANEL)).to_be_hidden()
+
+    # Opening the panel loads the history and connects for pushed messages.
+    page.click(LAUNCHER)
+    expect(page.locator(CUSTOMER)).to_have_count(1)
+    expect(page.locator(CUSTOMER).first).to_have_text("hello")
+    page.wait_for_function("() => window.VoltMartWidget.connection.transport === 'socket'", timeout=15_000)
+    assert any("/api/messages" in url for url in requests)
+
+
+def test_refused_message_is_not_retried_and_later_ones_go_out(new_page: Callable[..., Page], stack: Stack) -> None:
+    page = new_page("/demo")
+    open_panel(page)
+    say(page, "hello")
+    poisoned: list[str] = []
+    held: list[Route] = []
+
+    def gateway(route: Route) -> None:
+        body = route.request.post_data_json
+        if body["text"] == "poison":
+            poisoned.append(body["client_id"])
+            held.append(route)  # answered below, once the next message waits behind it
+        else:
+            route.continue_()
+
+    page.route("**/api/chat", gateway)
+    page.fill(INPUT, "poison")
+    page.keyboard.press("Enter")
+    page.fill(INPUT, "where is my order")
+    page.keyboard.press("Enter")
+    expect(page.locator(CUSTOMER)).to_have_count(3)
+    page.wait_for_function("() => JSON.parse(localStorage.getItem('voltmart-widget:outbox') || '[]').length === 2")
+    assert len(held) == 1
+    answers = page.locator(ANSWER).count()
+    held[0].fulfill(status=422, json={"error": "this message can't be processed"})
+
+    page.locator(ANSWER).nth(answers).wait_for(timeout=REPLY_TIMEOUT)
+    alert = page.locator(f"{PANEL} [role='alert']")
+    expect(alert).to_contain_text("couldn't be sent")
+    expect(page.locator(INPUT)).to_have_value("poison")  # given back to edit
+    expect(page.locator(CUSTOMER)).to_have_count(2)
+    expect(page.locator(CUSTOMER).last).to_have_text("where is my order")
+    expect(page.locator(CUSTOMER).last).to_have_attribute("data-id", re.compile(r"^\d+$"))
+    page.wait_for_timeout(5000)
+    assert len(poisoned) == 1, poisoned
+    outbox = page.evaluate("() => localStorage.getItem('voltmart-widget:outbox')")
+    assert outbox is None, outbox
+    stored = handoff_service(stack).messages_after(session_of(page))
+    assert [m["text"] for m in stored if m["sender"] == "customer"] == ["hello", "where is my order"]
+
+    page.reload()  # nothing comes back from storage
+    open_panel(page)
+    expect(page.locator(CUSTOMER)).to_have_count(2)
+    page.wait_for_timeout(1500)
+    assert len(poisoned) == 1, poisoned
+
+
+def test_end_chat_forgets_the_conversation(new_page: Callable[..., Page], stack: Stack) -> None:
+    page = new_page("/demo")
+    open_panel(page)
+    end = page.locator('[data-testid="vm-end-chat"]')
+    expect(end).to_be_hidden()  # nothing to end yet
+    say(page, "hello")
+    session = session_of(page)
+    ended: list[dict] = []
+    page.on(
+        "request",
+        lambda request: ended.append(request.post_data_json) if request.url.endswith("/api/session/end") else None,
+    )
+
+    end.click()
+    dialog = page.locator('[data-testid="vm-end-dialog"]')
+    expect(dialog).to_be_visible()
+    expect(page.locator('[data-testid="vm-end-confirm"]')).to_be_focused()
+    page.keyboard.press("Escape")  # changed my mind: the chat stays
+    expect(dialog).to_be_hidden()
+    expect(page.locator(PANEL)).to_be_visible()
+    expect(end).to_be_focused()
+    expect(page.locator(CUSTOMER)).to_have_count(1)
+
+    end.click()
+    page.locator('[data-testid="vm-end-confirm"]').click()
+    expect(page.locator(MESSAGE)).to_have_count(0)
+    expect(page.locator(PANEL)).to_contain_text("Chat ended")
+    expect(page.locator(INPUT)).to_be_focused()
+    page.wait_for_function("() => window.VoltMartWidget.sessionId === null")
+    assert ended == [{"session_id": session}]
+    stored = page.evaluate(
+        "() => Object.keys(localStorage).filter(k => k.startsWith('voltmart-widget:') && k !== 'voltmart-widget:seen')"
+    )
+    assert stored == [], stored
+
+    page.reload()
+    open_panel(page)
+    expect(page.locator(MESSAGE)).to_have_count(0)
+    say(page, "hello")
+    assert session_of(page) != session
