@@ -22,8 +22,7 @@ from bot.handoff.models import Agent, Handoff
 from bot.handoff.service import HandoffService
 from bot.messages.log import MessageLog
 from bot.settings import HandoffSettings
-from bot.web.chat import bot_messages_to_store
-from bot.web.rasa_client import RasaClient
+from tests.support.console import AgentConsole
 from tests.support.stack import ROOT, Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
@@ -99,27 +98,39 @@ def handoff_service(stack: Stack) -> HandoffService:
     return HandoffService(database_url(stack), HandoffSettings(hours="always"), MessageLog(database_url(stack)))
 
 
-def set_agent_presence(stack: Stack, username: str, online: bool) -> SimpleNamespace:
+AGENT_PASSWORD = "correct horse battery staple"
+
+
+def set_agent_presence(
+    stack: Stack, username: str, online: bool, display_name: str = "Jana Nováková"
+) -> SimpleNamespace:
     url = database_url(stack)
-    agents.upsert_agent(url, username, "correct horse battery staple", "Jana Nováková")
+    agents.upsert_agent(url, username, AGENT_PASSWORD, display_name)
     with session_scope(url) as db:
         agent = db.execute(select(Agent).where(Agent.username == username)).scalar_one()
         agent.last_seen_at = datetime.now(UTC).replace(tzinfo=None) if online else None
-        return SimpleNamespace(id=agent.id, display_name=agent.display_name)
+        return SimpleNamespace(id=agent.id, display_name=agent.display_name, username=username)
 
 
-def hand_over_to_agent(page: Page, stack: Stack, username: str) -> tuple[SimpleNamespace, int]:
-    """Ask for a person while an agent is online; the agent claims the conversation."""
-    agent = set_agent_presence(stack, username, online=True)
+def queued_handoff(page: Page, stack: Stack) -> int:
+    handoff = handoff_service(stack).active_handoff(session_of(page))
+    assert handoff is not None and handoff.status == "queued", "no queued handoff after asking for a person"
+    return handoff.id
+
+
+def hand_over_to_agent(
+    page: Page, stack: Stack, username: str, display_name: str = "Jana Nováková"
+) -> tuple[AgentConsole, int]:
+    """Ask for a person while an agent is online; the agent claims it in the console (over HTTP)."""
+    set_agent_presence(stack, username, online=True, display_name=display_name)
     try:
         say(page, "I want to talk to a person")
     finally:
-        set_agent_presence(stack, username, online=False)  # other tests expect nobody online
-    service = handoff_service(stack)
-    handoff = service.active_handoff(session_of(page))
-    assert handoff is not None and handoff.status == "queued", "no queued handoff after asking for a person"
-    service.claim(handoff.id, agent.id)
-    return agent, handoff.id
+        set_agent_presence(stack, username, online=False, display_name=display_name)  # others expect nobody
+    handoff_id = queued_handoff(page, stack)
+    console = AgentConsole(stack.url, username, AGENT_PASSWORD)
+    console.claim(handoff_id)
+    return console, handoff_id
 
 
 # --- tests -----------------------------------------------------------------------
@@ -132,7 +143,7 @@ def test_history_survives_reload_without_duplicates(new_page: Callable[..., Page
 
     say(page, "hello")
     expect(page.locator(f'{MESSAGE}[data-sender="bot"]').first).to_contain_text("VoltMart assistant")
-    time.sleep(1.5)  # let the long-poll deliver the same messages again: they must be deduplicated
+    time.sleep(1.5)  # the connection's backlog repeats messages the widget has: shown once
     before = message_ids(page)
     texts = page.locator(MESSAGE).all_inner_texts()
     assert "pending" not in before and len(before) == len(set(before)) >= 2
@@ -181,12 +192,14 @@ def test_untrusted_text_stays_inert(new_page: Callable[..., Page], stack: Stack)
     assert page.evaluate("() => typeof window.__xss") == "undefined"
     assert page.locator(f"{PANEL} img, {PANEL} script").count() == 0
 
-    # A stored agent message with hostile Markdown arrives through the long-poll.
+    # An agent with a hostile name sends hostile Markdown; it is pushed to the widget.
     hostile = (
         "**Hi** [click](javascript:window.__xss=1) [again](JaVaScRiPt:alert(1)) "
         '<img src=x onerror="window.__xss=1">\n- [safe](https://voltmart.example/returns)'
     )
-    handoff_service(stack).messages.record(session_of(page), "agent", hostile, agent_name="<b>Mallory</b>")
+    console, handoff_id = hand_over_to_agent(page, stack, "widget-xss-agent", display_name="<b>Mallory</b>")
+    console.reply(handoff_id, hostile)
+    console.resolve(handoff_id)
     agent_message = page.locator(f'{MESSAGE}[data-sender="agent"]').last
     agent_message.wait_for(timeout=40_000)
     expect(agent_message).to_contain_text("<b>Mallory</b>")
@@ -280,13 +293,11 @@ def test_keyboard_only(new_page: Callable[..., Page]) -> None:
 def test_agent_messages_badge_and_feedback(new_page: Callable[..., Page], stack: Stack) -> None:
     page = new_page("/demo")
     open_panel(page)
-    agent, handoff_id = hand_over_to_agent(page, stack, "widget-test-agent")
-    service = handoff_service(stack)
-    session = session_of(page)
+    console, handoff_id = hand_over_to_agent(page, stack, "widget-test-agent")
 
     page.keyboard.press("Escape")  # closed panel: a new agent message shows the unread badge
     expect(page.locator(BADGE)).to_be_hidden()
-    service.agent_reply(handoff_id, agent, "Hi, I'm **Jana**. Let me look at that for you.")
+    console.reply(handoff_id, "Hi, I'm **Jana**. Let me look at that for you.")
     expect(page.locator(BADGE)).to_be_visible(timeout=40_000)
     expect(page.locator(BADGE)).to_have_text("1")
     expect(page.locator(LAUNCHER)).to_have_attribute("aria-label", re.compile("1 new message"))
@@ -303,11 +314,8 @@ def test_agent_messages_badge_and_feedback(new_page: Callable[..., Page], stack:
     agent_colour = message.locator(".vm-avatar").evaluate("n => getComputedStyle(n).backgroundColor")
     assert bot_colour != agent_colour
 
-    # The agent resolves; the bot asks for a rating (what the agent console does on resolve).
-    service.resolve(handoff_id, agent.id)
-    rasa = RasaClient(f"http://127.0.0.1:{stack.rasa_port}", token=stack.env["RASA_TOKEN"])
-    for reply in bot_messages_to_store(rasa.resume_and_run(session, "action_ask_rating")):
-        service.messages.record(session, "bot", reply["text"], buttons=reply["buttons"])
+    # The agent resolves in the console; the bot asks for a rating.
+    assert console.resolve(handoff_id)["rating_prompt"] is True
     ratings = page.locator(f'{MESSAGE}[data-sender="bot"]').last.locator(QUICK_REPLY)
     expect(ratings).to_have_count(5, timeout=40_000)
     expect(page.locator(FEEDBACK)).to_be_hidden()
@@ -420,18 +428,17 @@ def test_screenshots(new_page: Callable[..., Page], browser: Browser, stack: Sta
     open_panel(page)
     say(page, "hello")
     say(page, "what's the weather")
-    agent = set_agent_presence(stack, "widget-demo-agent", online=True)
+    set_agent_presence(stack, "widget-demo-agent", online=True)
     try:
         page.locator(QUICK_REPLY, has_text="Talk to a person").last.click()
         page.locator(ANSWER).nth(2).wait_for(timeout=REPLY_TIMEOUT)
         expect(page.locator(CUSTOMER).last).to_have_attribute("data-id", re.compile(r"^\d+$"))
     finally:
         set_agent_presence(stack, "widget-demo-agent", online=False)
-    service = handoff_service(stack)
-    handoff = service.active_handoff(session_of(page))
-    assert handoff is not None
-    service.claim(handoff.id, agent.id)
-    service.agent_reply(handoff.id, agent, "Hi, I'm Jana from the VoltMart team. How can I help you today?")
+    handoff_id = queued_handoff(page, stack)
+    console = AgentConsole(stack.url, "widget-demo-agent", AGENT_PASSWORD)
+    console.claim(handoff_id)
+    console.reply(handoff_id, "Hi, I'm Jana from the VoltMart team. How can I help you today?")
     expect(page.locator(f'{MESSAGE}[data-sender="agent"]')).to_have_count(1, timeout=40_000)
     page.fill(INPUT, "My headphones arrived with a broken case")  # a draft in the composer
     page.locator(INPUT).blur()
@@ -466,7 +473,7 @@ def test_screenshots(new_page: Callable[..., Page], browser: Browser, stack: Sta
         shoot(phone, "mobile-dark")
     finally:
         mobile.close()
-        service.resolve(handoff.id, agent.id)
+        console.resolve(handoff_id)
 
     for name in ("desktop-light", "desktop-dark", "mobile-light", "mobile-dark"):
         assert (SHOTS / f"widget-{name}.png").stat().st_size > 10_000
@@ -540,7 +547,7 @@ def test_refused_message_is_not_retried_and_later_ones_go_out(new_page: Callable
     assert len(poisoned) == 1, poisoned
     outbox = page.evaluate("() => localStorage.getItem('voltmart-widget:outbox')")
     assert outbox is None, outbox
-    stored = handoff_service(stack).messages_after(session_of(page))
+    stored = handoff_service(stack).messages.after(session_of(page))
     assert [m["text"] for m in stored if m["sender"] == "customer"] == ["hello", "where is my order"]
 
     page.reload()  # nothing comes back from storage

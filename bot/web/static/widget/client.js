@@ -79,7 +79,7 @@
 
   /** A refusal that is about the session, not the message: the conversation is gone on the server. */
   function sessionGone(response) {
-    return [401, 404, 410].includes(response.status) && /session/i.test(String(response.data.error || ""));
+    return [400, 401, 404, 410].includes(response.status) && /session/i.test(String(response.data.error || ""));
   }
 
   function createClient(options) {
