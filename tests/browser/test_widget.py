@@ -508,6 +508,10 @@ def test_returning_visitor_with_closed_panel_makes_no_requests(
     expect(page.locator(CUSTOMER).first).to_have_text("hello")
     page.wait_for_function("() => window.VoltMartWidget.connection.transport === 'socket'", timeout=15_000)
     assert any("/api/messages" in url for url in requests)
+    deadline = time.monotonic() + 10
+    while not sockets and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert any("/socket.io/" in url and "transport=websocket" in url for url in sockets), sockets  # upgraded
 
 
 def test_refused_message_is_not_retried_and_later_ones_go_out(new_page: Callable[..., Page], stack: Stack) -> None:
@@ -597,3 +601,64 @@ def test_end_chat_forgets_the_conversation(new_page: Callable[..., Page], stack:
     expect(page.locator(MESSAGE)).to_have_count(0)
     say(page, "hello")
     assert session_of(page) != session
+
+
+def test_blocked_push_falls_back_to_polling(new_page: Callable[..., Page], stack: Stack) -> None:
+    # A proxy that blocks WebSocket: Socket.IO stays on its own HTTP long-polling.
+    page = new_page("/demo")
+    page.route_web_socket(re.compile(r".*/socket\.io/.*"), lambda socket: socket.close())
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    open_panel(page)
+    console, handoff_id = hand_over_to_agent(page, stack, "widget-proxy-agent")
+    console.reply(handoff_id, "Still here, through the proxy.")
+    expect(page.locator(f'{MESSAGE}[data-sender="agent"]').last).to_contain_text("through the proxy", timeout=40_000)
+    assert page.evaluate("() => window.VoltMartWidget.connection.transport") == "socket"
+    assert any("/socket.io/" in url and "transport=polling" in url for url in requests)
+    assert not any("/api/messages" in url and "wait=" in url for url in requests)
+    console.resolve(handoff_id)
+
+    # A proxy that blocks Socket.IO altogether: the widget long-polls GET /api/messages.
+    page = new_page("/demo")
+    page.route(re.compile(r".*/socket\.io/.*"), lambda route: route.abort())
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    open_panel(page)
+    console, handoff_id = hand_over_to_agent(page, stack, "widget-proxy-agent")
+    page.wait_for_function("() => window.VoltMartWidget.connection.transport === 'polling'", timeout=20_000)
+    console.reply(handoff_id, "Still here, by long-polling.")
+    expect(page.locator(f'{MESSAGE}[data-sender="agent"]').last).to_contain_text("by long-polling", timeout=40_000)
+    assert any("/api/messages" in url and "wait=25" in url for url in requests)
+    ids = message_ids(page)
+    assert "pending" not in ids and len(ids) == len(set(ids))
+    console.resolve(handoff_id)
+
+
+def test_typing_both_ways(new_page: Callable[..., Page], stack: Stack) -> None:
+    page = new_page("/demo")
+    open_panel(page)
+    console, handoff_id = hand_over_to_agent(page, stack, "widget-typing-agent")
+    live = console.watch(handoff_id)
+    try:
+        indicator = page.locator('[data-testid="vm-typing"]')
+        live.typing(True)
+        expect(indicator).to_be_visible()
+        expect(indicator).to_contain_text("Jana Nováková is typing…")
+        live.typing(False)
+        expect(indicator).to_be_hidden()
+
+        # The customer types in handoff mode: the agent hears it once per burst, then that it stopped.
+        page.locator(INPUT).press_sequentially("Is it in stock", delay=60)
+        live.wait_for(lambda event, data: event == "typing" and data == {"sender": "customer", "typing": True})
+        live.wait_for(lambda event, data: event == "typing" and data == {"sender": "customer", "typing": False})
+        started = [data for event, data in live.events if event == "typing" and data["typing"]]
+        assert len(started) == 1, live.events
+
+        live.typing(True)  # an agent message ends the indicator even without "stopped typing"
+        expect(indicator).to_be_visible()
+        console.reply(handoff_id, "Yes, it is.")
+        expect(page.locator(f'{MESSAGE}[data-sender="agent"]').last).to_have_text(re.compile("Yes, it is."))
+        expect(indicator).to_be_hidden()
+    finally:
+        live.close()
+        console.resolve(handoff_id)

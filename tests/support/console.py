@@ -7,9 +7,13 @@ agent does is pushed to the widget exactly as in production.
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
+import socketio
 
 FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -55,5 +59,49 @@ class AgentConsole:
         """Resolves; the gateway then has the bot ask the customer for a rating."""
         return self._post(f"/agent/handoffs/{handoff_id}/resolve")
 
+    def watch(self, handoff_id: int) -> LiveConsole:
+        """The console's live connection (Socket.IO, as the logged-in agent) on one conversation."""
+        cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in self.http.cookies)
+        return LiveConsole(self.base_url, cookies, handoff_id)
+
     def close(self) -> None:
         self.http.close()
+
+
+class LiveConsole:
+    def __init__(self, base_url: str, cookies: str, handoff_id: int) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self._changed = threading.Condition()
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("*", self._record)
+        self.client.connect(
+            base_url,
+            headers={"Cookie": cookies, "Origin": base_url},
+            auth={"role": "agent"},
+            transports=["polling"],
+            wait_timeout=10,
+        )
+        answer = self.client.call("watch", {"handoff_id": handoff_id}, timeout=10)
+        assert "error" not in answer, answer
+
+    def _record(self, event: str, data: Any = None) -> None:
+        with self._changed:
+            self.events.append((event, data))
+            self._changed.notify_all()
+
+    def typing(self, typing: bool) -> None:
+        self.client.emit("typing", {"typing": typing})
+
+    def wait_for(self, matches: Callable[[str, Any], bool], timeout: float = 10) -> tuple[str, Any]:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for event, data in self.events:
+                    if matches(event, data):
+                        return event, data
+                left = deadline - time.monotonic()
+                assert left > 0, f"no matching event in {self.events}"
+                self._changed.wait(left)
+
+    def close(self) -> None:
+        self.client.disconnect()
