@@ -64,6 +64,11 @@ def embedded_programs(venv_bin: Path, *, rasa_port: int, action_port: int, gatew
             "--endpoints %(ENV_RASA_ENDPOINTS)s --credentials credentials.yml --model %(ENV_RASA_MODEL)s",
             startsecs=3,
         ),
-        Program("actions", f"{venv_bin}/rasa run actions --actions actions -p {action_port}", startsecs=3),
+        Program(
+            "actions",
+            f"{venv_bin}/rasa run actions --actions actions -p {action_port}",
+            startsecs=3,
+            environment={"ACTIONS_WARM_UP": "1"},
+        ),
         Program("gateway", f"{venv_bin}/python -m bot serve --port {gateway_port}", startsecs=2),
     ]
