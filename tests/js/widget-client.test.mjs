@@ -441,3 +441,73 @@ test("Socket.IO is reached under the gateway's path, not as a namespace", () => 
   assert.deepEqual(socketTarget("https://shop.example/support"), { origin: "https://shop.example", path: "/support/socket.io" });
   assert.deepEqual(socketTarget("http://127.0.0.1:5005"), { origin: "http://127.0.0.1:5005", path: "/socket.io" });
 });
+
+describe("network changes", () => {
+  test("back online: a waiting message goes out at once, without waiting out the back-off", async () => {
+    const online = { value: true };
+    const gateway = fakeGateway();
+    gateway.route("POST", "/api/session", () => ({ body: { session_id: SESSION } }));
+    gateway.route("POST", "/api/chat", ({ body }) =>
+      online.value ? { body: { messages: [{ id: 3, sender: "customer", text: body.text }], mode: "bot" } } : "network"
+    );
+    const { client, clock, events } = setup({ gateway, isOnline: () => online.value });
+    client.start();
+    online.value = false;
+    client.networkChanged(false);
+    client.send("hi");
+    await clock.advance(0);
+    assert.equal(client.state.connection, "offline");
+    assert.deepEqual(clock.waiting(), [2000]);
+    for (let i = 0; i < 5; i += 1) await clock.advance(30_000);
+    const tries = gateway.calls("POST", "/api/chat").length;
+    assert.ok(tries <= 9, `back-off while offline: 2, 4, 8, 16, then every 30 s (${tries} tries in 150 s)`);
+    assert.deepEqual(clock.waiting(), [30000], "capped at 30 s");
+    online.value = true;
+    client.networkChanged(true);
+    await flush();
+    assert.equal(gateway.calls("POST", "/api/chat").length, tries + 1);
+    assert.deepEqual(client.state.outbox, []);
+    assert.equal(client.state.connection, "ok");
+    assert.deepEqual(
+      events.filter(([n]) => n === "connection").map(([, s]) => s),
+      ["offline", "reconnecting", "ok"]
+    );
+  });
+
+  test("back online with nothing to send or receive: no notice is left behind, no request made", async () => {
+    const gateway = fakeGateway();
+    const { client, clock } = setup({ gateway, storage: returning() });
+    client.start();
+    client.networkChanged(false);
+    client.networkChanged(true);
+    await clock.advance(60_000);
+    assert.equal(client.state.connection, "ok");
+    assert.deepEqual(gateway.requests, []);
+  });
+
+  test("a too long message (413) is refused with its status, for the view to explain", async () => {
+    const gateway = fakeGateway();
+    gateway.route("POST", "/api/session", () => ({ body: { session_id: SESSION } }));
+    gateway.route("POST", "/api/chat", () => ({ status: 413, body: { error: "the message is too long" } }));
+    const { client, clock, events } = setup({ gateway });
+    client.start();
+    client.send("x".repeat(3000));
+    await clock.advance(60_000);
+    assert.deepEqual(events.filter(([n]) => n === "refused").map(([, , info]) => info.status), [413]);
+    assert.equal(gateway.calls("POST", "/api/chat").length, 1);
+  });
+
+  test("a server that drops the connection is reconnected to", async () => {
+    const gateway = fakeGateway();
+    history(gateway, [], "handoff");
+    const { client, clock, socketIo } = setup({ gateway, storage: returning({ mode: "handoff" }) });
+    client.start();
+    await clock.advance(0);
+    const socket = socketIo.sockets[0];
+    socket.accept();
+    socket.drop("io server disconnect"); // Socket.IO leaves this reconnection to the application
+    assert.equal(socket.reconnects, 1);
+    assert.equal(client.state.connection, "reconnecting");
+    assert.equal(socketIo.sockets.length, 1, "the same socket reconnects; no second connection");
+  });
+});

@@ -375,7 +375,8 @@
         if (mine !== generation) return;
         historyState = "no";
         setConnection("reconnecting");
-        schedule(loadHistory, backoff(++failures, 1000));
+        // Try again while something needs it (an open panel, an unsent message, a live conversation).
+        if (panelOpen || outbox.length || wantsLive()) schedule(loadHistory, backoff(++failures, 1000));
         return;
       }
       historyState = "loaded";
@@ -768,7 +769,9 @@
 
     function networkChanged(online) {
       if (online) {
-        setConnection(connection === "offline" ? "reconnecting" : connection);
+        // With nothing to send or receive there is nothing to reconnect.
+        const needed = outbox.length > 0 || wantsLive() || (panelOpen && historyState === "no");
+        if (connection === "offline") setConnection(needed ? "reconnecting" : "ok");
         clearTimer(retryTimer);
         retryTimer = null;
         retryNow();
