@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 ENV := source scripts/env.sh &&
 
-.PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean bench-stack bench-load
+.PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test js-test browser bench-kb bench-nlu clean bench-stack bench-load
 
 run:  ## install what is missing, train if data changed, start everything
 	@bash scripts/run.sh
@@ -19,6 +19,9 @@ seed: install
 
 browser:  ## Debian's chromium for the browser tests (no browser download)
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+js-test:  ## the widget's headless client, in Node's built-in test runner
+	@node --test tests/js/
 
 lint: install
 	@$(ENV) .venv/bin/ruff check bot actions tests bench
@@ -36,7 +39,7 @@ rasa-test: train
 	@$(ENV) .venv/bin/rasa test core --stories tests/test_stories.yml --model models/current.tar.gz \
 		--fail-on-prediction-errors --out results/core --quiet
 
-test: install lint kb-check validate pytest rasa-test  ## everything CI checks
+test: install lint js-test kb-check validate pytest rasa-test  ## everything CI checks
 	@echo "make test: all checks passed"
 
 bench-kb: install
