@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 ENV := source scripts/env.sh &&
 
-.PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean bench-stack
+.PHONY: db-upgrade db-revision db-check reset-db run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean bench-stack
 
 run:  ## install what is missing, train if data changed, start everything
 	@bash scripts/run.sh
@@ -47,6 +47,16 @@ bench-stack: train
 
 bench-nlu: train
 	@$(ENV) $(PY) -m bench.nlu
+
+db-upgrade: install  ## migrate DATABASE_URL (default var/app.db) to the newest schema
+	@$(ENV) $(PY) -m bot db upgrade
+
+db-revision: install  ## after a model change: make db-revision m="add x to y", then review the file
+	@test -n "$(m)" || (echo 'usage: make db-revision m="what changed"' >&2; exit 2)
+	@$(ENV) $(PY) -m bot db revision -m "$(m)"
+
+db-check: install  ## fail if a model changed without a revision
+	@$(ENV) $(PY) -m bot db check
 
 reset-db:  ## drop the local SQLite databases (demo data is seeded again by make run)
 	rm -f var/app.db var/app.db-wal var/app.db-shm var/rasa_tracker.db
