@@ -3,10 +3,13 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 ENV := source scripts/env.sh &&
 
-.PHONY: db-upgrade db-revision db-check reset-db run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean bench-stack
+.PHONY: run-prod nginx bench-faults db-upgrade db-revision db-check reset-db run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean bench-stack
 
 run:  ## install what is missing, train if data changed, start everything
 	@bash scripts/run.sh
+
+run-prod:  ## the production topology: nginx, 2 gateways, 2 Rasa, 2 action servers, PostgreSQL, Redis
+	@bash scripts/run_prod.sh
 
 install:
 	@bash scripts/bootstrap.sh
@@ -20,6 +23,9 @@ seed: install
 browser:  ## Debian's chromium for the browser tests (no browser download)
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+nginx:  ## Debian's nginx for the production topology (make run-prod, stack tests)
+	@bash scripts/install_nginx.sh
+
 lint: install
 	@$(ENV) .venv/bin/ruff check bot actions tests bench
 
@@ -29,7 +35,7 @@ kb-check: install
 validate: install
 	@$(ENV) .venv/bin/rasa data validate --quiet
 
-pytest: install browser train
+pytest: install browser nginx train
 	@$(ENV) .venv/bin/pytest -q
 
 rasa-test: train
@@ -44,6 +50,9 @@ bench-kb: install
 
 bench-stack: train
 	@$(ENV) $(PY) -m bench.stack
+
+bench-faults: train nginx  ## kill -9 each process kind under load on the production topology
+	@$(ENV) $(PY) -m bench.faults
 
 bench-nlu: train
 	@$(ENV) $(PY) -m bench.nlu

@@ -9,9 +9,11 @@ import sys
 def register(commands: argparse._SubParsersAction) -> None:
     db = commands.add_parser("db", help="schema migrations of the app database (Alembic)")
     sub = db.add_subparsers(dest="db_command", required=True)
-    sub.add_parser("upgrade", help="migrate DATABASE_URL to the newest revision").set_defaults(
-        handler=run_upgrade
+    upgrade = sub.add_parser("upgrade", help="migrate DATABASE_URL to the newest revision")
+    upgrade.add_argument(
+        "--create-database", action="store_true", help="create it first if missing (PostgreSQL)"
     )
+    upgrade.set_defaults(handler=run_upgrade)
     sub.add_parser("current", help="print the database's and the code's revisions").set_defaults(
         handler=run_current
     )
@@ -28,16 +30,20 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _database_url() -> str:
-    from bot.settings import get_settings
+    from bot.settings import load_settings
 
-    return get_settings().database_url
+    return load_settings().database_url
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
     from bot.db import OutdatedSchema, init_db
+    from bot.migrations import ensure_database
 
+    url = _database_url()
+    if args.create_database and ensure_database(url):
+        print("created the database")
     try:
-        init_db(_database_url())
+        init_db(url)
     except OutdatedSchema as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -196,3 +196,25 @@ def merge_heads(message: str) -> Path | None:
     if len(heads) < 2:
         return None
     return Path(command.merge(alembic_config(), list(heads), message=message).path)
+
+
+def ensure_database(url: str) -> bool:
+    """Create the PostgreSQL database named in ``url`` when it does not exist yet (True if created)."""
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    if target.get_backend_name() != "postgresql" or not target.database:
+        return False
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True)
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+            ).first()
+            if exists:
+                return False
+            quoted = connection.dialect.identifier_preparer.quote(target.database)
+            connection.execute(text(f"CREATE DATABASE {quoted}"))
+            return True
+    finally:
+        admin.dispose()

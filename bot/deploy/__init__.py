@@ -1,0 +1,1 @@
+"""Process topologies (which programs run, on which ports) and the configs that run them."""
