@@ -150,6 +150,7 @@ def production_topology(
                     "TRUSTED_PROXY_HOPS": "1",  # nginx, which overwrites X-Forwarded-For
                     "RASA_URL": preferred[0],
                     "RASA_URLS": ",".join(preferred),
+                    "ACTION_SERVER_URL": f"http://127.0.0.1:{ports.actions_proxy}",  # /health asks it
                 },
                 priority=300,
                 health_path="/health",
