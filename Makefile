@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 ENV := source scripts/env.sh &&
 
-.PHONY: run-prod nginx bench-faults db-upgrade db-revision db-check reset-db run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean bench-stack
+.PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean bench-stack bench-load
+.PHONY: run-prod nginx bench-faults db-upgrade db-revision db-check
 
 run:  ## install what is missing, train if data changed, start everything
 	@bash scripts/run.sh
@@ -50,6 +51,9 @@ bench-kb: install
 
 bench-stack: train
 	@$(ENV) $(PY) -m bench.stack
+
+bench-load: train  ## 500 open widgets + 50 chatting customers + an agent, embedded stack
+	@$(ENV) $(PY) -m bench.load --saturate
 
 bench-faults: train nginx  ## kill -9 each process kind under load on the production topology
 	@$(ENV) $(PY) -m bench.faults

@@ -23,15 +23,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_production(args: argparse.Namespace) -> int:
-    from bot.deploy.nginx import write_nginx_config
-    from bot.deploy.supervisor import write_supervisor_config
-    from bot.deploy.topology import ProductionPorts, production_topology
+    from bot.deploy.topology import ProductionPorts, production_topology, write_production_configs
     from bot.settings import ROOT
 
     run_dir = Path(args.run_dir).resolve()
     topology = production_topology(ROOT, run_dir, ProductionPorts(proxy=args.port), model=args.model)
-    write_nginx_config(topology)
-    print(write_supervisor_config(topology))
+    print(write_production_configs(topology))
     return 0
 
 

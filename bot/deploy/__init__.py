@@ -1,1 +1,1 @@
-"""Process topologies (which programs run, on which ports) and the configs that run them."""
+"""Process topology: which programs run, and the supervisord configuration that keeps them running."""

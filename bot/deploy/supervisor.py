@@ -1,57 +1,80 @@
-"""supervisord's config for a topology: every program restarted when it dies, none stops the others."""
+"""The supervisord configuration for a set of programs (``make run``, ``make run-prod``, tests).
+
+Secrets never enter the file: commands refer to the environment supervisord was
+started with (``%(ENV_RASA_TOKEN)s``), which its programs inherit.
+"""
 
 from __future__ import annotations
 
-import shlex
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from bot.deploy.topology import Arg, EnvRef, Program, Topology
-
-TEMPLATES = Path(__file__).resolve().parents[2] / "deploy"
-
-
-def _escape(value: str) -> str:
-    return value.replace("%", "%%")  # supervisor expands %(name)s in every value
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "deploy" / "supervisord.conf.j2"
 
 
-def _argument(arg: Arg) -> str:
-    if isinstance(arg, EnvRef):  # expanded by supervisord from its environment at start
-        return f"%(ENV_{arg.name})s"
-    return _escape(shlex.quote(arg))
+@dataclass(frozen=True)
+class Program:
+    name: str
+    command: str
+    # Seconds a program must stay up to count as started (Rasa loads its model first).
+    startsecs: int = 5
+    environment: dict[str, str] = field(default_factory=dict)
+    stopsignal: str = "TERM"  # nginx: QUIT, to finish the requests under way
+    # What the production topology's tests and fault benchmark need to know about a program:
+    kind: str = ""  # gateway | rasa | actions | proxy
+    port: int | None = None
+    health_path: str | None = None  # GET 127.0.0.1:port+path answers 200 once it serves
 
 
-def command_line(program: Program) -> str:
-    return " ".join(_argument(arg) for arg in program.command)
+def _environment(values: dict[str, str]) -> str:
+    # supervisord's syntax: KEY="value",KEY2="value2" (a literal % is written %%)
+    return ",".join(f'{key}="{value.replace("%", "%%")}"' for key, value in values.items())
 
 
-def environment_line(program: Program) -> str:
-    return ",".join(f'{key}="{_escape(value)}"' for key, value in sorted(program.env.items()))
-
-
-def render_supervisor_config(topology: Topology) -> str:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES / "supervisor"),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,  # an INI file, not HTML
+def render_supervisor_config(programs: list[Program], var_dir: Path, root: Path = ROOT) -> str:
+    env = Environment(loader=FileSystemLoader(TEMPLATE.parent), undefined=StrictUndefined, autoescape=False)
+    return env.get_template(TEMPLATE.name).render(
+        root=root,
+        log_dir=var_dir / "log",
+        run_dir=var_dir / "run",
+        programs=[
+            {
+                "name": p.name,
+                "command": p.command,
+                "startsecs": p.startsecs,
+                "stopsignal": p.stopsignal,
+                "environment": _environment(p.environment),
+            }
+            for p in programs
+        ],
     )
-    kinds: dict[str, list[str]] = {}
-    for program in topology.programs:
-        kinds.setdefault(program.kind, []).append(program.name)
-    return env.get_template("supervisord.conf.j2").render(
-        topology=topology,
-        programs=topology.programs,
-        groups=kinds,
-        command_line=command_line,
-        environment_line=environment_line,
-        quote=_escape,
-    )
 
 
-def write_supervisor_config(topology: Topology) -> Path:
-    topology.log_dir.mkdir(parents=True, exist_ok=True)
-    path = topology.run_dir / "supervisord.conf"
-    path.write_text(render_supervisor_config(topology), encoding="utf-8")
+def write_supervisor_config(programs: list[Program], var_dir: Path, root: Path = ROOT) -> Path:
+    for sub in ("log", "run"):
+        (var_dir / sub).mkdir(parents=True, exist_ok=True)
+    path = var_dir / "run" / "supervisord.conf"
+    path.write_text(render_supervisor_config(programs, var_dir, root), encoding="utf-8")
     return path
+
+
+def embedded_programs(venv_bin: Path, *, rasa_port: int, action_port: int, gateway_port: int) -> list[Program]:
+    """`make run`: one Rasa server, one action server, one gateway, on SQLite."""
+    return [
+        Program(
+            "rasa",
+            f"{venv_bin}/rasa run --enable-api --auth-token %(ENV_RASA_TOKEN)s -i 127.0.0.1 -p {rasa_port} "
+            "--endpoints %(ENV_RASA_ENDPOINTS)s --credentials credentials.yml --model %(ENV_RASA_MODEL)s",
+            startsecs=3,
+        ),
+        Program(
+            "actions",
+            f"{venv_bin}/rasa run actions --actions actions -p {action_port}",
+            startsecs=3,
+            environment={"ACTIONS_WARM_UP": "1"},
+        ),
+        Program("gateway", f"{venv_bin}/python -m bot serve --port {gateway_port}", startsecs=2),
+    ]

@@ -3,56 +3,40 @@
 The production topology on one machine: nginx in front of two gateways (sticky for Socket.IO),
 two Rasa servers sharing the PostgreSQL tracker store and the Redis lock store, and two action
 servers behind nginx. Connections and secrets (DATABASE_URL, REDIS_URL, RASA_TOKEN, SECRET_KEY...)
-are not part of it: every program inherits them from the supervisor's environment, so no secret is
-written into a config file.
+are not part of it: every program inherits them from supervisord's environment, so no secret is
+written into a config file. bot.deploy.supervisor renders it for supervisord, bot.deploy.nginx for nginx.
 """
 
 from __future__ import annotations
 
+import shlex
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-
-@dataclass(frozen=True)
-class EnvRef:
-    """An argument taken from the supervisor's environment when it starts (never written to disk)."""
-
-    name: str
+from bot.deploy.supervisor import Program
 
 
-Arg = str | EnvRef
-
-
-@dataclass(frozen=True)
-class Program:
-    name: str  # unique, e.g. "gateway-1"
-    kind: str  # gateway | rasa | actions | proxy: what a fault run kills in turn
-    command: tuple[Arg, ...]
-    port: int | None = None
-    env: dict[str, str] = field(default_factory=dict)
-    start_seconds: int = 5  # alive this long counts as started (supervisor's startsecs)
-    stop_signal: str = "TERM"
-    priority: int = 500  # lower starts first
-    health_path: str | None = None  # GET on 127.0.0.1:port that answers 200 once it serves
+def command(*args: str, secrets: dict[str, str] | None = None) -> str:
+    """A supervisord command line; ``secrets`` maps an argument to the environment variable that
+    supervisord substitutes when it starts (``%(ENV_NAME)s``), so no secret is written to disk."""
+    secrets = secrets or {}
+    return " ".join(
+        f"%(ENV_{secrets[arg]})s" if arg in secrets else shlex.quote(arg).replace("%", "%%") for arg in args
+    )
 
 
 @dataclass(frozen=True)
 class Topology:
     name: str
     root: Path  # the checkout: working directory of every program
-    run_dir: Path  # rendered configs, sockets, pid files and logs
+    run_dir: Path  # rendered configs (run/), logs (log/), nginx's prefix (nginx/)
     programs: tuple[Program, ...]
     public_port: int  # where a browser connects
-    log_to_console: bool = False  # make run: every program's output on the terminal
 
     @property
     def log_dir(self) -> Path:
         return self.run_dir / "log"
-
-    @property
-    def supervisor_socket(self) -> Path:
-        return self.run_dir / "supervisor.sock"
 
     def of_kind(self, kind: str) -> list[Program]:
         return [program for program in self.programs if program.kind == kind]
@@ -83,16 +67,17 @@ def production_topology(
     ports = ports or ProductionPorts()
     venv = root / ".venv" / "bin"
     rasa_urls = [f"http://127.0.0.1:{port}" for port in ports.rasa]
+    actions_url = f"http://127.0.0.1:{ports.actions_proxy}"
     programs: list[Program] = []
     for index, port in enumerate(ports.actions, start=1):
         programs.append(
             Program(
                 name=f"actions-{index}",
                 kind="actions",
-                command=(str(venv / "rasa"), "run", "actions", "--actions", "actions", "-p", str(port)),
+                command=command(str(venv / "rasa"), "run", "actions", "--actions", "actions", "-p", str(port)),
                 port=port,
-                env={"SANIC_HOST": "127.0.0.1", "NODE_NAME": f"actions-{index}"},
-                priority=100,
+                environment={"SANIC_HOST": "127.0.0.1", "ACTIONS_WARM_UP": "1"},
+                startsecs=3,
                 health_path="/health",
             )
         )
@@ -101,12 +86,12 @@ def production_topology(
             Program(
                 name=f"rasa-{index}",
                 kind="rasa",
-                command=(
+                command=command(
                     str(venv / "rasa"),
                     "run",
                     "--enable-api",
                     "--auth-token",
-                    EnvRef("RASA_TOKEN"),
+                    "RASA_TOKEN",
                     "-i",
                     "127.0.0.1",
                     "-p",
@@ -117,57 +102,56 @@ def production_topology(
                     "credentials.yml",
                     "--model",
                     model,
+                    secrets={"RASA_TOKEN": "RASA_TOKEN"},
                 ),
                 port=port,
-                env={"ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ports.actions_proxy}/webhook"},
-                start_seconds=10,
-                priority=200,
+                environment={"ACTION_ENDPOINT_URL": f"{actions_url}/webhook"},
+                startsecs=3,
                 health_path="/",  # Rasa accepts connections only once the model is loaded
             )
         )
     for index, port in enumerate(ports.gateways, start=1):
         # Each gateway prefers "its" Rasa server and moves on to the next one when it is down.
-        preferred = rasa_urls[(index - 1) % len(rasa_urls) :] + rasa_urls[: (index - 1) % len(rasa_urls)]
+        first = (index - 1) % len(rasa_urls)
+        preferred = rasa_urls[first:] + rasa_urls[:first]
         programs.append(
             Program(
                 name=f"gateway-{index}",
                 kind="gateway",
-                command=(
-                    str(venv / "python"),
-                    "-m",
-                    "bot",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ),
+                command=command(str(venv / "python"), "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)),
                 port=port,
-                env={
+                environment={
                     "NODE_NAME": f"gateway-{index}",
                     "GATEWAY_HOST": "127.0.0.1",
                     "GATEWAY_PORT": str(port),
                     "TRUSTED_PROXY_HOPS": "1",  # nginx, which overwrites X-Forwarded-For
                     "RASA_URL": preferred[0],
                     "RASA_URLS": ",".join(preferred),
-                    "ACTION_SERVER_URL": f"http://127.0.0.1:{ports.actions_proxy}",  # /health asks it
+                    "ACTION_SERVER_URL": actions_url,  # /health asks the action servers through nginx
                 },
-                priority=300,
+                startsecs=2,
                 health_path="/health",
             )
         )
-    nginx_dir = run_dir / "nginx"
     programs.append(
         Program(
             name="nginx",
             kind="proxy",
-            command=(nginx_binary(), "-p", str(nginx_dir), "-c", "nginx.conf", "-g", "daemon off;"),
+            command=command(nginx_binary(), "-p", str(run_dir / "nginx"), "-c", "nginx.conf", "-g", "daemon off;"),
             port=ports.proxy,
-            stop_signal="QUIT",  # graceful: finish the requests under way
-            start_seconds=2,
-            priority=400,
+            stopsignal="QUIT",
+            startsecs=2,
         )
     )
     return Topology(
         name="production", root=root, run_dir=run_dir, programs=tuple(programs), public_port=ports.proxy
     )
+
+
+def write_production_configs(topology: Topology) -> Path:
+    """nginx's config and supervisord's for the topology; returns supervisord's."""
+    from bot.deploy.nginx import write_nginx_config
+    from bot.deploy.supervisor import write_supervisor_config
+
+    write_nginx_config(topology)
+    return write_supervisor_config(list(topology.programs), topology.run_dir, topology.root)

@@ -19,9 +19,8 @@ from requests_toolbelt.adapters.source import SourceAddressAdapter
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.deploy.nginx import write_nginx_config
-from bot.deploy.supervisor import write_supervisor_config
-from bot.deploy.topology import ProductionPorts, Program, production_topology
+from bot.deploy.supervisor import Program
+from bot.deploy.topology import ProductionPorts, production_topology, write_production_configs
 from tests.support.stack import MODEL, ROOT, VENV_BIN, free_port, test_settings_file
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -95,8 +94,7 @@ class ProductionStack:
             check=True,
             capture_output=True,
         )
-        write_nginx_config(self.topology)
-        self.config = write_supervisor_config(self.topology)
+        self.config = write_production_configs(self.topology)
         self.supervisord = subprocess.Popen(
             [str(VENV_BIN / "supervisord"), "-n", "-c", str(self.config)],
             cwd=ROOT,
@@ -162,8 +160,8 @@ class ProductionStack:
         return done.stdout.strip()
 
     def pid(self, name: str) -> int:
-        kind = self.topology.program(name).kind
-        return int(self.supervisorctl("pid", f"{kind}:{name}") or 0)
+        answer = self.supervisorctl("pid", name)
+        return int(answer) if answer.isdigit() else 0
 
     def kill(self, name: str) -> int:
         """``kill -9`` the program's process; returns its pid."""

@@ -11,8 +11,7 @@ from supervisor.datatypes import RestartUnconditionally
 from supervisor.options import ServerOptions
 
 from bot.deploy.nginx import SHOP_SITE, render_site, write_nginx_config
-from bot.deploy.supervisor import write_supervisor_config
-from bot.deploy.topology import ProductionPorts, production_topology
+from bot.deploy.topology import ProductionPorts, production_topology, write_production_configs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +23,7 @@ def topology(tmp_path: Path):
 
 def test_supervisord_reads_every_program_with_restart_and_its_environment(topology, monkeypatch) -> None:
     monkeypatch.setenv("RASA_TOKEN", "token-from-the-environment")
-    path = write_supervisor_config(topology)
+    path = write_production_configs(topology)
     assert "token-from-the-environment" not in path.read_text()  # secrets stay in the environment
     options = ServerOptions()
     options.configfile = str(path)
