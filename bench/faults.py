@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import secrets
 import tempfile
@@ -101,16 +102,19 @@ async def say_until_stored(widget: Widget, text: str, run: Run, deadline: float)
 
 
 async def customer(
-    widget: Widget, run: Run, stop: asyncio.Event, deadline: float, rng: random.Random, think: tuple[float, float]
+    widget: Widget,
+    run: Run,
+    stop: asyncio.Event,
+    deadline: float,
+    rng: random.Random,
+    think: tuple[float, float],
 ) -> None:
     step = rng.randrange(len(TEXTS))
     while not stop.is_set() and time.monotonic() < deadline:
         await say_until_stored(widget, TEXTS[step % len(TEXTS)], run, deadline=deadline)
         step += 1
-        try:
+        with contextlib.suppress(TimeoutError):  # think, unless the run ends meanwhile
             await asyncio.wait_for(stop.wait(), timeout=rng.uniform(*think))
-        except TimeoutError:
-            pass
 
 
 async def wait_answered(widgets: list[Widget], timeout: float) -> list[list[dict]]:
@@ -118,7 +122,9 @@ async def wait_answered(widgets: list[Widget], timeout: float) -> list[list[dict
     deadline = time.monotonic() + timeout
     while True:
         histories = [await widget.history() for widget in widgets]
-        unanswered = sum(check_history(w, h, expect_answers=True)[2] for w, h in zip(widgets, histories))
+        unanswered = sum(
+            check_history(w, h, expect_answers=True)[2] for w, h in zip(widgets, histories, strict=True)
+        )
         if not unanswered or time.monotonic() > deadline:
             return histories
         await asyncio.sleep(1)
@@ -131,7 +137,10 @@ async def faults(stack: ProductionStack, args: argparse.Namespace) -> int:
         await widget.open()
         await widget.connect()
     nodes = Counter([stack.served_by(session_from(w.address)) for w in widgets])
-    print(f"{len(widgets)} customers connected through nginx; gateways by source address: {dict(nodes)}", flush=True)
+    print(
+        f"{len(widgets)} customers connected through nginx; gateways by source address: {dict(nodes)}",
+        flush=True,
+    )
     run = Run()
     victims = [f"{kind}-1" for kind in args.kinds]
     # Bounded: warm-up, then each fault with its recovery and a settle period; a hard deadline besides.
@@ -146,21 +155,25 @@ async def faults(stack: ProductionStack, args: argparse.Namespace) -> int:
         old_pid = stack.kill(name)
         print(f"kill -9 {name} (pid {old_pid})", flush=True)
         window.back_after_s = await asyncio.to_thread(stack.wait_restarted, name, old_pid, args.per_fault)
-        print(f"  {name} serves again after {window.back_after_s:.1f} s (new pid {stack.pid(name)})", flush=True)
+        print(
+            f"  {name} serves again after {window.back_after_s:.1f} s (new pid {stack.pid(name)})", flush=True
+        )
         await asyncio.sleep(args.settle)
         window.ended = time.monotonic()
     stop.set()
     await asyncio.gather(*load)
     histories = await wait_answered(widgets, timeout=90)
     totals: Counter = Counter()
-    for widget, history in zip(widgets, histories):
+    for widget, history in zip(widgets, histories, strict=True):
         lost, duplicated, unanswered = check_history(widget, history, expect_answers=True)
         totals.update(sent=len(widget.sent), lost=lost, duplicated=duplicated, unanswered=unanswered)
     for widget in widgets:
         await widget.close()
 
     figures = run.figures
-    print(f"\n== faults under load: {args.customers} customers through nginx, think {args.think_min}-{args.think_max} s ==")
+    print(
+        f"\n== faults under load: {args.customers} customers through nginx, think {args.think_min}-{args.think_max} s =="
+    )
     for window in run.windows:
         ms = window.chat_ms
         print(
@@ -169,7 +182,9 @@ async def faults(stack: ProductionStack, args: argparse.Namespace) -> int:
             f"max {max(ms, default=float('nan')):.0f} ms, statuses {dict(window.statuses)}, "
             f"connection errors {dict(window.errors) or 0}, resent {window.resent}"
         )
-    print(f"whole run: {figures.chat_summary()}; statuses {dict(figures.statuses)}; errors {dict(figures.errors) or 0}")
+    print(
+        f"whole run: {figures.chat_summary()}; statuses {dict(figures.statuses)}; errors {dict(figures.errors) or 0}"
+    )
     print(
         f"history check: {totals['sent']} customer messages stored, {totals['lost']} lost, "
         f"{totals['duplicated']} duplicated, {totals['unanswered']} without an answer"
@@ -178,7 +193,9 @@ async def faults(stack: ProductionStack, args: argparse.Namespace) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--customers", type=int, default=20)
     parser.add_argument("--think-min", type=float, default=2.0)
     parser.add_argument("--think-max", type=float, default=5.0)
@@ -190,7 +207,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         started = time.perf_counter()
         stack = ProductionStack(Path(workdir)).start()
-        print(f"production topology serving after {time.perf_counter() - started:.0f} s at {stack.url}", flush=True)
+        print(
+            f"production topology serving after {time.perf_counter() - started:.0f} s at {stack.url}",
+            flush=True,
+        )
         try:
             code = asyncio.run(faults(stack, args))
         finally:

@@ -60,7 +60,7 @@ def site_for(topology: Topology) -> Site:
 
 
 def _actions_proxy_port(topology: Topology) -> int:
-    url = topology.of_kind("rasa")[0].env["ACTION_ENDPOINT_URL"]
+    url = topology.of_kind("rasa")[0].environment["ACTION_ENDPOINT_URL"]
     return int(url.rsplit(":", 1)[1].split("/", 1)[0])
 
 

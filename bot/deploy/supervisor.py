@@ -61,7 +61,9 @@ def write_supervisor_config(programs: list[Program], var_dir: Path, root: Path =
     return path
 
 
-def embedded_programs(venv_bin: Path, *, rasa_port: int, action_port: int, gateway_port: int) -> list[Program]:
+def embedded_programs(
+    venv_bin: Path, *, rasa_port: int, action_port: int, gateway_port: int
+) -> list[Program]:
     """`make run`: one Rasa server, one action server, one gateway, on SQLite."""
     return [
         Program(

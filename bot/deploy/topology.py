@@ -74,7 +74,9 @@ def production_topology(
             Program(
                 name=f"actions-{index}",
                 kind="actions",
-                command=command(str(venv / "rasa"), "run", "actions", "--actions", "actions", "-p", str(port)),
+                command=command(
+                    str(venv / "rasa"), "run", "actions", "--actions", "actions", "-p", str(port)
+                ),
                 port=port,
                 environment={"SANIC_HOST": "127.0.0.1", "ACTIONS_WARM_UP": "1"},
                 startsecs=3,
@@ -118,7 +120,9 @@ def production_topology(
             Program(
                 name=f"gateway-{index}",
                 kind="gateway",
-                command=command(str(venv / "python"), "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)),
+                command=command(
+                    str(venv / "python"), "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)
+                ),
                 port=port,
                 environment={
                     "NODE_NAME": f"gateway-{index}",
@@ -137,7 +141,9 @@ def production_topology(
         Program(
             name="nginx",
             kind="proxy",
-            command=command(nginx_binary(), "-p", str(run_dir / "nginx"), "-c", "nginx.conf", "-g", "daemon off;"),
+            command=command(
+                nginx_binary(), "-p", str(run_dir / "nginx"), "-c", "nginx.conf", "-g", "daemon off;"
+            ),
             port=ports.proxy,
             stopsignal="QUIT",
             startsecs=2,

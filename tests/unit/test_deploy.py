@@ -48,7 +48,9 @@ def test_supervisord_reads_every_program_with_restart_and_its_environment(topolo
     assert programs["nginx"].command.endswith("-g 'daemon off;'")
 
 
-@pytest.mark.skipif(shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(), reason="make nginx")
+@pytest.mark.skipif(
+    shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(), reason="make nginx"
+)
 def test_nginx_accepts_the_rendered_config(topology) -> None:
     conf = write_nginx_config(topology)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
