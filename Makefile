@@ -4,7 +4,7 @@ PY := .venv/bin/python
 ENV := source scripts/env.sh &&
 
 .PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test js-test browser bench-kb bench-nlu clean bench-stack bench-load
-.PHONY: run-prod nginx bench-faults db-upgrade db-revision db-check
+.PHONY: run-prod nginx bench-load-prod bench-faults db-upgrade db-revision db-check
 
 run:  ## install what is missing, train if data changed, start everything
 	@bash scripts/run.sh
@@ -57,6 +57,9 @@ bench-stack: train
 
 bench-load: train  ## 500 open widgets + 50 chatting customers + an agent, embedded stack
 	@$(ENV) $(PY) -m bench.load --saturate
+
+bench-load-prod: train nginx  ## the same load through nginx on the production topology
+	@$(ENV) $(PY) -m bench.load --prod --saturate
 
 bench-faults: train nginx  ## kill -9 each process kind under load on the production topology
 	@$(ENV) $(PY) -m bench.faults
