@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"), stream=sys.stderr)
+    from bot.settings import load_settings
+
+    logging.basicConfig(level=load_settings().log_level, stream=sys.stderr)
     args = build_parser().parse_args(argv)
     return int(args.handler(args) or 0)
