@@ -4,12 +4,11 @@ A scripted set of conversations (one FAQ answer, one handoff resolved and rated
 5, one question the FAQ does not cover) -> the supervisor sees exactly those
 figures; an agent is refused; the supervisor turns the unanswered question's
 group into a new FAQ entry -> the next customer who asks it gets the answer.
-Screenshots of both pages go to docs/screenshots/ when SCREENSHOTS=1.
+(The README's screenshots come from scripts/screenshots_reports.py on a larger demo set.)
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import subprocess
@@ -34,7 +33,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
 NEW_TOPIC = "Can I rent a carpet cleaner from you?"
 NEW_ANSWER = "We don't rent out appliances: **carpet cleaners are for sale only**."
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +42,9 @@ def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     shutil.copytree(ROOT / "knowledge_base", work / "knowledge_base")
     if (ROOT / ".cache" / "kb").is_dir():
         shutil.copytree(ROOT / ".cache" / "kb", work / "kb_index")
-    stack = Stack(work, extra_env={"KB_PATH": str(work / "knowledge_base"), "KB_INDEX_DIR": str(work / "kb_index")})
+    stack = Stack(
+        work, extra_env={"KB_PATH": str(work / "knowledge_base"), "KB_INDEX_DIR": str(work / "kb_index")}
+    )
     stack.start()
     try:
         yield stack
@@ -55,7 +55,13 @@ def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def add_login(stack: Stack, name: str, password: str, role: str) -> None:
     subprocess.run(
         [str(VENV_BIN / "python"), "-m", "bot", "agents", "add", name, "--role", role, "--password-stdin"],
-        input=password + "\n", cwd=ROOT, env=stack.env, check=True, capture_output=True, text=True, timeout=120,
+        input=password + "\n",
+        cwd=ROOT,
+        env=stack.env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -71,7 +77,9 @@ def say(stack: Stack, session_id: str, text: str) -> list[dict]:
     return stack.say(session_id, text)
 
 
-def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(own_stack: Stack, browser: Browser) -> None:
+def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(
+    own_stack: Stack, browser: Browser
+) -> None:
     stack = own_stack
     settings = load_settings(env=stack.env)
     url = settings.database_url
@@ -99,7 +107,9 @@ def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(own_stack:
         service.claim(handoff.id, sue.id)
         service.agent_reply(handoff.id, sue, "Hello, Sue here. How can I help?")
         service.resolve(handoff.id, sue.id)
-        rated = requests.post(f"{stack.url}/api/feedback", json={"session_id": person, "rating": 5}, timeout=10)
+        rated = requests.post(
+            f"{stack.url}/api/feedback", json={"session_id": person, "rating": 5}, timeout=10
+        )
         assert rated.status_code == 200
         gap = stack.new_session()
         unanswered = say(stack, gap, NEW_TOPIC)
@@ -117,15 +127,15 @@ def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(own_stack:
         expect(page.get_by_test_id("fig-csat")).to_have_text("100.0 %")
         expect(page.get_by_test_id("fig-csat-response")).to_have_text("100.0 %")
         expect(page.get_by_test_id("fig-fcr")).to_have_text("100.0 %")
-        expect(page.locator('[data-testid="table-reasons"] tr[data-reason="customer_request"]')).to_contain_text("1")
+        expect(
+            page.locator('[data-testid="table-reasons"] tr[data-reason="customer_request"]')
+        ).to_contain_text("1")
         expect(page.locator('[data-testid="table-agents"] tr[data-agent="sue"]')).to_be_visible()
         expect(page.locator('[data-testid="table-languages"] tr[data-lang="en"]')).to_contain_text("3")
         assert page.locator("#chart-trend").bounding_box()["height"] > 100  # Chart.js drew into it
         with page.expect_download() as download:
             page.click('[data-testid="report-csv"]')
         assert "overall,conversations,3" in Path(download.value.path()).read_text()
-        if os.environ.get("SCREENSHOTS") == "1":
-            page.screenshot(path=str(SCREENSHOTS / "reports.png"), full_page=True)
 
         # --- an agent cannot see them --------------------------------------------------
         agent_page = browser.new_context(locale="en-US").new_page()
@@ -139,8 +149,6 @@ def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(own_stack:
         page.click('[data-testid="nav-gaps"]')
         group = page.locator('[data-testid="gap-group"][data-addressed="false"]', has_text=NEW_TOPIC)
         expect(group).to_be_visible()
-        if os.environ.get("SCREENSHOTS") == "1":
-            page.screenshot(path=str(SCREENSHOTS / "gaps.png"), full_page=True)
         group.get_by_test_id("gap-new-entry").click()
         form = group.get_by_test_id("gap-entry-form")
         form.locator('input[name="entry_id"]').fill("carpet_cleaner_rental")
@@ -154,7 +162,11 @@ def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(own_stack:
         expect(
             page.locator('[data-testid="gap-group"][data-addressed="true"]', has_text=NEW_TOPIC)
         ).to_contain_text("addressed")
-        written = [p.name for p in Path(stack.env["KB_PATH"]).glob("*.yml") if "carpet_cleaner_rental" in p.read_text()]
+        written = [
+            p.name
+            for p in Path(stack.env["KB_PATH"]).glob("*.yml")
+            if "carpet_cleaner_rental" in p.read_text()
+        ]
         assert written == ["account.yml"]  # the first file in the form's list
 
         # --- the next customer who asks it gets the answer -------------------------

@@ -29,8 +29,16 @@ RENTAL = [
     ("Можно ли взять у вас пылесос в аренду?", "ru"),
     ("Dá sa u vás prenajať čistič kobercov?", "sk"),
 ]
-WEATHER = [("What's the weather tomorrow?", "en"), ("Aké bude zajtra počasie?", "sk"), ("Какая погода завтра?", "ru")]
-BITCOIN = [("Can I pay with bitcoin?", "en"), ("Môžem platiť kryptomenou?", "sk"), ("Можно оплатить биткоином?", "ru")]
+WEATHER = [
+    ("What's the weather tomorrow?", "en"),
+    ("Aké bude zajtra počasie?", "sk"),
+    ("Какая погода завтра?", "ru"),
+]
+BITCOIN = [
+    ("Can I pay with bitcoin?", "en"),
+    ("Môžem platiť kryptomenou?", "sk"),
+    ("Можно оплатить биткоином?", "ru"),
+]
 
 
 @pytest.fixture()
@@ -51,7 +59,9 @@ def record(url: str, kb: KnowledgeBase, items: list[tuple[str, str]], kind: str 
     for i, (text, lang) in enumerate(items):
         cid = f"{lang}-{abs(hash(text)) % 10**8}-{i}"
         vector = kb.embedder.embed_queries([text])[0]
-        log.record(kind, cid, language=lang, text=text, embedding=vector.tobytes(), embedding_model=kb.embedder.name)
+        log.record(
+            kind, cid, language=lang, text=text, embedding=vector.tobytes(), embedding_model=kb.embedder.name
+        )
         conversations.append(cid)
     return conversations
 
@@ -63,7 +73,9 @@ def test_groups_are_by_meaning_across_languages(sqlite_url: str, kb: KnowledgeBa
     groups = gaps.gap_groups(sqlite_url, kb)
     by_text = {m.text: i for i, g in enumerate(groups) for m in g.messages}
     for topic in (RENTAL, WEATHER, BITCOIN):
-        assert len({by_text[text] for text, _ in topic}) == 1, f"{topic[0][0]} split: {[g.as_dict() for g in groups]}"
+        assert len({by_text[text] for text, _ in topic}) == 1, (
+            f"{topic[0][0]} split: {[g.as_dict() for g in groups]}"
+        )
     assert len({by_text[RENTAL[0][0]], by_text[WEATHER[0][0]], by_text[BITCOIN[0][0]]}) == 3
     weather = groups[by_text[WEATHER[0][0]]]
     assert sorted(weather.languages) == ["en", "ru", "sk"]
@@ -79,7 +91,9 @@ def test_what_is_missing_phrasings_or_a_language(sqlite_url: str, kb: KnowledgeB
     record(sqlite_url, kb, [(english, "en")])
     [group] = gaps.gap_groups(sqlite_url, kb)
     assert group.nearest_id == "shipping_options" and group.nearest_score > 0.9
-    assert group.kind == "missing_phrasings"  # it is an entry's own phrasing: nothing missing but more wording
+    assert (
+        group.kind == "missing_phrasings"
+    )  # it is an entry's own phrasing: nothing missing but more wording
     # Remove the Slovak block of student_discount: a Slovak question about it is "missing in Slovak".
     path = Path(kb.entry("student_discount").source)
     text = path.read_text(encoding="utf-8")
@@ -103,8 +117,14 @@ def test_agent_answers_become_drafts_and_texts_are_clean(sqlite_url: str, kb: Kn
         now = datetime.utcnow()
         session.add(Conversation(id=cid, language="en", mode="bot", created_at=now, last_activity_at=now))
         session.flush()
-        session.add(ChatMessage(conversation_id=cid, sender="agent", text="Sorry, we only sell them.",
-                                created_at=now + timedelta(minutes=1)))
+        session.add(
+            ChatMessage(
+                conversation_id=cid,
+                sender="agent",
+                text="Sorry, we only sell them.",
+                created_at=now + timedelta(minutes=1),
+            )
+        )
     [group] = gaps.gap_groups(sqlite_url, kb)
     assert group.drafts == ["Sorry, we only sell them."]
     assert "jo@example.com" not in group.messages[0].text and "[email]" in group.messages[0].text
@@ -135,10 +155,20 @@ def test_editor_keeps_the_rest_of_the_file_and_validates(tmp_path: Path) -> None
     add_phrasings(folder, "shipping_options", "en", ["What are my parcel delivery choices?"])
     after = (folder / "shipping.yml").read_text(encoding="utf-8")
     assert after.replace("        - What are my parcel delivery choices?\n", "", 1) == before
-    add_entry(folder, "products.yml", "carpet_cleaner_rental", ["rental"], {
-        "en": LanguageDraft(("Can I rent a carpet cleaner from you?", "carpet cleaner rental"), "We **sell** them only."),
-        "sk": LanguageDraft(("Dá sa u vás prenajať čistič kobercov?",), "Čističe kobercov len predávame."),
-    })
+    add_entry(
+        folder,
+        "products.yml",
+        "carpet_cleaner_rental",
+        ["rental"],
+        {
+            "en": LanguageDraft(
+                ("Can I rent a carpet cleaner from you?", "carpet cleaner rental"), "We **sell** them only."
+            ),
+            "sk": LanguageDraft(
+                ("Dá sa u vás prenajať čistič kobercov?",), "Čističe kobercov len predávame."
+            ),
+        },
+    )
     result = load_directory(folder)
     assert not result.errors
     new = next(e for e in result.entries if e.id == "carpet_cleaner_rental")
@@ -158,8 +188,11 @@ def test_a_change_that_steals_other_entries_phrasings_is_not_published(kb: Knowl
     assert victim in shipping.texts["en"].questions
     # Three rewordings of one shipping phrasing (not exact repeats) pasted into the warranty entry.
     add_phrasings(
-        kb.directory, "warranty", "en",
-        ["Is shipping free please?", "is shipping free of charge?", "Is the shipping free?"], check=None,
+        kb.directory,
+        "warranty",
+        "en",
+        ["Is shipping free please?", "is shipping free of charge?", "Is the shipping free?"],
+        check=None,
     )
     status = kb.load()
     assert status.serving_last_good and not status.ok
@@ -170,4 +203,3 @@ def test_a_change_that_steals_other_entries_phrasings_is_not_published(kb: Knowl
     assert kb.search(victim, 1)[0].entry_id == "shipping_options"  # the last good index keeps serving
     # check_candidate reports the same before anything is written.
     assert kb.check_candidate(kb.directory)
-

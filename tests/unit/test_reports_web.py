@@ -108,8 +108,13 @@ def test_supervisor_adds_disables_and_resets_an_agent(app: Flask, supervisor: Fl
     token = token_of(supervisor)
     added = supervisor.post(
         "/agent/team",
-        data={"username": "newbie", "display_name": "New Bie", "role": "agent", "password": PASSWORD,
-              "csrf_token": token},
+        data={
+            "username": "newbie",
+            "display_name": "New Bie",
+            "role": "agent",
+            "password": PASSWORD,
+            "csrf_token": token,
+        },
     )
     assert added.status_code == 303
     taken = supervisor.post(
@@ -127,7 +132,9 @@ def test_supervisor_adds_disables_and_resets_an_agent(app: Flask, supervisor: Fl
     assert newbie_client.get("/agent/").status_code == 302  # the open session ends at once
     assert login(app.test_client(), "newbie") == 401
     supervisor.post(f"/agent/team/{newbie.id}/disable", data={"disabled": "0", "csrf_token": token})
-    supervisor.post(f"/agent/team/{newbie.id}/password", data={"password": "another long secret", "csrf_token": token})
+    supervisor.post(
+        f"/agent/team/{newbie.id}/password", data={"password": "another long secret", "csrf_token": token}
+    )
     assert agents.authenticate(url, "newbie", "another long secret") is not None
     assert agents.authenticate(url, "newbie", PASSWORD) is None
 
@@ -135,17 +142,22 @@ def test_supervisor_adds_disables_and_resets_an_agent(app: Flask, supervisor: Fl
 def test_an_agent_cannot_manage_the_team(app: Flask, agent: FlaskClient) -> None:
     token = token_of(agent, "/agent/")
     response = agent.post(
-        "/agent/team", data={"username": "sneaky", "role": "supervisor", "password": PASSWORD, "csrf_token": token}
+        "/agent/team",
+        data={"username": "sneaky", "role": "supervisor", "password": PASSWORD, "csrf_token": token},
     )
     assert response.status_code == 403
-    assert "sneaky" not in [a["username"] for a in agents.list_agents(app.extensions["services"].database_url)]
+    assert "sneaky" not in [
+        a["username"] for a in agents.list_agents(app.extensions["services"].database_url)
+    ]
 
 
 def _faq_answer(app: Flask) -> tuple[str, int]:
     log = app.extensions["services"].messages
     session_id = log.open_session("en")
     log.record(session_id, "customer", "how much is delivery?")
-    answer, _ = log.record(session_id, "bot", "Delivery costs...", meta={"faq_id": "shipping_options", "language": "en"})
+    answer, _ = log.record(
+        session_id, "bot", "Delivery costs...", meta={"faq_id": "shipping_options", "language": "en"}
+    )
     return session_id, answer["id"]
 
 
@@ -154,18 +166,30 @@ def test_faq_answers_carry_their_entry_and_take_a_vote(app: Flask) -> None:
     session_id, message_id = _faq_answer(app)
     history = client.get(f"/api/messages?session_id={session_id}").get_json()["messages"]
     assert history[-1]["faq_id"] == "shipping_options" and history[0]["faq_id"] is None
-    up = client.post("/api/faq-feedback", json={"session_id": session_id, "message_id": message_id, "helpful": True})
+    up = client.post(
+        "/api/faq-feedback", json={"session_id": session_id, "message_id": message_id, "helpful": True}
+    )
     assert up.status_code == 200
     down = client.post(
         "/api/faq-feedback",
-        json={"session_id": session_id, "message_id": message_id, "helpful": False,
-              "comment": "nothing about Saturday, my card is 4111 1111 1111 1111"},
+        json={
+            "session_id": session_id,
+            "message_id": message_id,
+            "helpful": False,
+            "comment": "nothing about Saturday, my card is 4111 1111 1111 1111",
+        },
     )
     assert down.status_code == 200
     with session_scope(app.extensions["services"].database_url) as session:
-        votes = session.execute(
-            select(AnalyticsEvent).where(AnalyticsEvent.kind == FAQ_FEEDBACK, AnalyticsEvent.message_id == message_id)
-        ).scalars().all()
+        votes = (
+            session.execute(
+                select(AnalyticsEvent).where(
+                    AnalyticsEvent.kind == FAQ_FEEDBACK, AnalyticsEvent.message_id == message_id
+                )
+            )
+            .scalars()
+            .all()
+        )
         assert len(votes) == 1  # the second vote replaced the first
         assert votes[0].value == -1 and votes[0].text == "how much is delivery?"
         assert "4111" not in votes[0].comment and "[card number removed]" in votes[0].comment
@@ -192,8 +216,10 @@ def test_feedback_is_rate_limited(app: Flask) -> None:
     client = app.test_client()
     session_id, message_id = _faq_answer(app)
     codes = [
-        client.post("/api/faq-feedback", json={"session_id": session_id, "message_id": message_id,
-                                               "helpful": bool(i % 2)}).status_code
+        client.post(
+            "/api/faq-feedback",
+            json={"session_id": session_id, "message_id": message_id, "helpful": bool(i % 2)},
+        ).status_code
         for i in range(25)
     ]
     assert codes[:20] == [200] * 20 and codes[-1] == 429
@@ -203,7 +229,9 @@ def test_a_vote_on_someone_elses_answer_is_refused(app: Flask) -> None:
     client = app.test_client()
     _, message_id = _faq_answer(app)
     other, _ = _faq_answer(app)
-    response = client.post("/api/faq-feedback", json={"session_id": other, "message_id": message_id, "helpful": False})
+    response = client.post(
+        "/api/faq-feedback", json={"session_id": other, "message_id": message_id, "helpful": False}
+    )
     assert response.status_code == 404
 
 
@@ -214,8 +242,9 @@ def test_metrics_are_local_only_by_default(app: Flask) -> None:
     text = local.get_data(as_text=True)
     assert "voltmart_handoff_queue_length" in text and "voltmart_message_latency_seconds" in text
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 403
-    forwarded = client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"},
-                           headers={"X-Forwarded-For": "203.0.113.9"})
+    forwarded = client.get(
+        "/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}, headers={"X-Forwarded-For": "203.0.113.9"}
+    )
     assert forwarded.status_code == 403
 
 
