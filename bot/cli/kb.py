@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -125,7 +126,7 @@ def run_gaps(args: argparse.Namespace) -> int:
 
 
 def _published_copy(revision: str, path: Path, target: Path) -> None:
-    """The FAQ folder as committed at ``revision`` (git archive), extracted into ``target``."""
+    """The FAQ folder (inside this repository) as committed at ``revision``, extracted into ``target``."""
     import io
     import subprocess
     import tarfile
@@ -140,6 +141,21 @@ def _published_copy(revision: str, path: Path, target: Path) -> None:
         for member in tar.getmembers():
             if member.isfile() and member.name.endswith((".yml", ".yaml")):
                 (target / Path(member.name).name).write_bytes(tar.extractfile(member).read())
+
+
+def _query_vectors(texts: list[str], embedder: Any, cache_dir: Path) -> list[Any]:
+    """Query vectors from the index's cache (every phrasing is there), embedding only the rest."""
+    from bot.kb.embedder import text_key
+    from bot.kb.index import VectorCache
+
+    cache = VectorCache(cache_dir)
+    found = [cache.get(text_key(embedder.name, "query", t)) for t in texts]
+    missing = [i for i, v in enumerate(found) if v is None]
+    for start in range(0, len(missing), 64):
+        batch = missing[start : start + 64]
+        for i, vector in zip(batch, embedder.embed_queries([texts[i] for i in batch]), strict=True):
+            found[i] = vector
+    return found
 
 
 def run_diff(args: argparse.Namespace) -> int:
@@ -157,13 +173,18 @@ def run_diff(args: argparse.Namespace) -> int:
     edited_dir = args.path or settings.kb_path
     with tempfile.TemporaryDirectory(prefix="kb-published-") as tmp:
         try:
-            _published_copy(args.against, edited_dir, Path(tmp))
+            _published_copy(args.against, settings.kb_path, Path(tmp))
         except Exception as exc:
             print(f"cannot read the FAQ at {args.against}: {exc}", file=sys.stderr)
             return 2
         base = _knowledge_base(None)
-        published = KnowledgeBase(Path(tmp), base.embedder, None, base.gate.config)
-        edited = KnowledgeBase(edited_dir, base.embedder, None, base.gate.config)
+        # Both versions read the live index's vector cache and write nothing: only new texts are embedded.
+        published = KnowledgeBase(
+            Path(tmp), base.embedder, settings.kb_index_dir, base.gate.config, save_index=False
+        )
+        edited = KnowledgeBase(
+            edited_dir, base.embedder, settings.kb_index_dir, base.gate.config, save_index=False
+        )
         published.load()
         edited.load()
         questions = {
@@ -182,9 +203,11 @@ def run_diff(args: argparse.Namespace) -> int:
                     .limit(5000)
                 ).scalars()
             )
+        ordered = sorted(questions)
+        vectors = _query_vectors(ordered, base.embedder, settings.kb_index_dir)
         changed = 0
-        for question in sorted(questions):
-            before, after = published.decide(question).entry_id, edited.decide(question).entry_id
+        for question, vector in zip(ordered, vectors, strict=True):
+            before, after = published.decide_vector(vector).entry_id, edited.decide_vector(vector).entry_id
             if before != after:
                 changed += 1
                 print(f"{question!r}: {before or 'no answer'} -> {after or 'no answer'}")

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from bot.kb.duplicates import find_near_duplicates
 from bot.kb.embedder import Embedder
 from bot.kb.index import EntryHit, FaqIndex, build_index, load_saved_index
@@ -75,9 +77,12 @@ class KnowledgeBase:
         embedder: Embedder,
         index_dir: Path | None = None,
         gate: GateConfig | None = None,
+        save_index: bool = True,
     ) -> None:
+        """``save_index=False`` reads the index folder's vector cache but never writes it (tools)."""
         self.directory = Path(directory)
         self.embedder = embedder
+        self.save_index = save_index
         self.index_dir = index_dir
         self.gate = AnswerGate(gate or GateConfig())
         self._query = QueryEmbedder(embedder)
@@ -106,7 +111,9 @@ class KnowledgeBase:
             if self.index_dir:
                 index = load_saved_index(self.index_dir, result.entries, self.embedder.name)
             if index is None:
-                index = build_index(result.entries, self.embedder, self.index_dir, progress)
+                index = build_index(
+                    result.entries, self.embedder, self.index_dir, progress, save=self.save_index
+                )
             previous = self._snapshot.index if self._snapshot is not None else None
             misrouted = new_misroutes(previous, index) if previous is not None else []
             if any(issue.severity == "error" for issue in misrouted):
@@ -191,6 +198,10 @@ class KnowledgeBase:
 
     def decide(self, text: str, min_score: float | None = None) -> FaqDecision:
         return self.gate.run(self.search(text, k=5), min_score=min_score)
+
+    def decide_vector(self, vector: np.ndarray, min_score: float | None = None) -> FaqDecision:
+        """The same decision for an already embedded query."""
+        return self.gate.run(self.snapshot.dense.run(vector, 5), min_score=min_score)
 
     def status(self) -> KbStatus:
         snapshot = self._snapshot
