@@ -356,6 +356,23 @@
       receive(pending, { pushed: true });
     }
 
+    /** After a long absence the connection's backlog is cut at one page: read the rest of it. */
+    async function catchUp() {
+      const mine = generation;
+      try {
+        for (;;) {
+          const query = `session_id=${encodeURIComponent(sessionId)}&after=${lastId}`;
+          const response = await api("GET", `/api/messages?${query}`);
+          if (mine !== generation || !response.ok) return;
+          const batch = Array.isArray(response.data.messages) ? response.data.messages : [];
+          receive(batch, { pushed: true });
+          if (batch.length < historyPage) return;
+        }
+      } catch (_) {
+        // The next reconnection resumes from the last id we have.
+      }
+    }
+
     async function loadHistory() {
       if (historyState !== "no" || !sessionId) return;
       historyState = "loading";
@@ -664,7 +681,9 @@
       created.on(
         "messages",
         mine((data) => {
-          receive((data && data.messages) || [], { pushed: true });
+          const backlog = (data && Array.isArray(data.messages) && data.messages) || [];
+          receive(backlog, { pushed: true });
+          if (backlog.length >= historyPage) catchUp(); // the backlog is one page: read the rest
           if (data && data.mode) setMode(data.mode);
           if (data && data.status && data.status.relay) setRelay(data.status.relay);
         })
