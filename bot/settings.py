@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 
@@ -38,7 +39,6 @@ class RoutingSettings:
 @dataclass(frozen=True)
 class HandoffSettings:
     max_misunderstandings: int = 2
-    max_verification_failures: int = 3
     timezone: str = "Europe/Bratislava"
     hours: dict[str, list[str]] = field(default_factory=dict)
     average_handle_minutes: int = 4
@@ -50,6 +50,23 @@ class LimitSettings:
     chat_messages_per_minute: int = 30
     password_resets_per_email_per_hour: int = 3
     password_resets_per_session_per_hour: int = 5
+    handoffs_per_client_per_hour: int = 5
+    handoffs_per_session_per_hour: int = 3
+
+
+@dataclass(frozen=True)
+class VerificationSettings:
+    """Failed order checks allowed per order number, email, session and client address."""
+
+    max_failures: int = 3
+    max_failures_per_client: int = 10
+    window_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    retention_days: int = 90
+    purge_interval_minutes: int = 60
 
 
 @dataclass(frozen=True)
@@ -62,7 +79,10 @@ class Settings:
     routing: RoutingSettings
     handoff: HandoffSettings
     limits: LimitSettings
+    verification: VerificationSettings
+    privacy: PrivacySettings
     database_url: str
+    tracker_store_url: str
     rasa_url: str
     action_server_url: str
     model_dir: Path
@@ -93,12 +113,27 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         routing=RoutingSettings(**raw.get("routing", {})),
         handoff=HandoffSettings(**raw.get("handoff", {})),
         limits=LimitSettings(**raw.get("limits", {})),
+        verification=VerificationSettings(**raw.get("verification", {})),
+        privacy=PrivacySettings(**raw.get("privacy", {})),
         database_url=env.get("DATABASE_URL", f"sqlite:///{var / 'app.db'}"),
+        tracker_store_url=tracker_store_url(root, env),
         rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
         action_server_url=env.get("ACTION_SERVER_URL", "http://127.0.0.1:5055").rstrip("/"),
         model_dir=_resolve(root, env.get("BOT_MODEL_DIR", "models")),
         secret_key_file=var / "secret_key",
     )
+
+
+def tracker_store_url(root: Path, env: dict[str, str]) -> str:
+    """Rasa's SQL tracker store, from the same variables its endpoints files read."""
+    if env.get("RASA_TRACKER_STORE_URL"):
+        return env["RASA_TRACKER_STORE_URL"]
+    if "production" in env.get("RASA_ENDPOINTS", ""):
+        user, password = quote(env.get("POSTGRES_USER", "postgres")), quote(env.get("POSTGRES_PASSWORD", ""))
+        credentials = f"{user}:{password}" if password else user
+        host, port = env.get("POSTGRES_HOST", "127.0.0.1"), env.get("POSTGRES_PORT", "5432")
+        return f"postgresql://{credentials}@{host}:{port}/{env.get('POSTGRES_DB', 'rasa')}"
+    return f"sqlite:///{_resolve(root, env.get('RASA_TRACKER_DB', 'var/rasa_tracker.db'))}"
 
 
 @functools.lru_cache(maxsize=1)
