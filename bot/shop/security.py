@@ -66,7 +66,8 @@ SECRET_REMOVED = "[secret removed]"
 _DIGIT_RUN = re.compile(r"(?<![\dA-Za-z])\d+(?:[ -]\d+)*(?![\dA-Za-z])")
 # Expiry date and CVV typed right after a card number belong to it.
 _CARD_AND_TAIL = re.compile(
-    re.escape(CARD_REMOVED) + r"(?:[\s,;:/()-]*(?:exp\w*|valid\w*|cvv2?|cvc2?|cid|platn\w*|срок\w*|lejár\w*)?[\s:.=-]*"
+    re.escape(CARD_REMOVED)
+    + r"(?:[\s,;:/()-]*(?:exp\w*|valid\w*|cvv2?|cvc2?|cid|platn\w*|срок\w*|lejár\w*)?[\s:.=-]*"
     r"(?:\d{1,2}\s*/\s*\d{2,4}|\d{3,4})(?!\d)){1,2}",
     re.IGNORECASE,
 )
