@@ -9,10 +9,22 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, FollowupA
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import handoff_context, language
-from actions.verification import EmailForm
+from actions.verification import EmailForm, client_address
 from bot import composition
+from bot.handoff.limits import HandoffLimiter
+from bot.settings import get_settings
 
 INTENT_REASONS = {"request_human": "customer_request", "complaint": "angry_customer"}
+
+
+def handoff_limiter() -> HandoffLimiter:
+    limits = get_settings().limits
+    return HandoffLimiter(
+        composition.database_url(),
+        composition.secret(),
+        per_client=limits.handoffs_per_client_per_hour,
+        per_session=limits.handoffs_per_session_per_hour,
+    )
 
 
 def handoff_reason(tracker: Tracker) -> str:
@@ -30,15 +42,18 @@ class ActionHandoff(Action):
         reason = handoff_reason(tracker)
         if reason == "angry_customer":
             dispatcher.utter_message(response="utter_angry_apology")
-        start = composition.handoff_service().start(
-            tracker.sender_id, reason, language(tracker), handoff_context(tracker, reason)
-        )
         events: list[EventType] = [
             ActiveLoop(None),
             SlotSet("requested_slot", None),
             SlotSet("handoff_reason", None),
             SlotSet("offered_human", False),
         ]
+        service = composition.handoff_service()
+        already_open = service.active_handoff(tracker.sender_id) is not None
+        if not already_open and not handoff_limiter().allow(tracker.sender_id, client_address(tracker)):
+            dispatcher.utter_message(response="utter_handoff_rate_limited")
+            return events
+        start = service.start(tracker.sender_id, reason, language(tracker), handoff_context(tracker, reason))
         if start.online:
             dispatcher.utter_message(
                 response="utter_handoff", position=start.position, wait_minutes=start.wait_minutes
