@@ -11,20 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import handoff_context, language
 from actions.verification import EmailForm, client_address
 from bot import composition
-from bot.handoff.limits import HandoffLimiter
-from bot.settings import get_settings
 
 INTENT_REASONS = {"request_human": "customer_request", "complaint": "angry_customer"}
-
-
-def handoff_limiter() -> HandoffLimiter:
-    limits = get_settings().limits
-    return HandoffLimiter(
-        composition.database_url(),
-        composition.secret(),
-        per_client=limits.handoffs_per_client_per_hour,
-        per_session=limits.handoffs_per_session_per_hour,
-    )
 
 
 def handoff_reason(tracker: Tracker) -> str:
@@ -50,7 +38,7 @@ class ActionHandoff(Action):
         ]
         service = composition.handoff_service()
         already_open = service.active_handoff(tracker.sender_id) is not None
-        if not already_open and not handoff_limiter().allow(tracker.sender_id, client_address(tracker)):
+        if not already_open and not composition.handoff_limiter().allow(tracker.sender_id, client_address(tracker)):
             dispatcher.utter_message(response="utter_handoff_rate_limited")
             return events
         start = service.start(tracker.sender_id, reason, language(tracker), handoff_context(tracker, reason))

@@ -16,9 +16,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import composition
-from bot.settings import get_settings
 from bot.shop.security import extract_order_number, normalise_email
-from bot.shop.verification import Lockout, Requester, VerificationGuard, VerificationResult
+from bot.shop.verification import Lockout, Requester, VerificationResult
 
 
 def checked_email(value: Any, dispatcher: CollectingDispatcher) -> str | None:
@@ -41,12 +40,6 @@ class EmailForm(FormValidationAction, ABC):
         return {"email": checked_email(value, dispatcher)}
 
 
-def verification_guard() -> VerificationGuard:
-    return VerificationGuard(
-        composition.database_url(), composition.secret(), composition.shop_store(), get_settings().verification
-    )
-
-
 def client_address(tracker: Tracker) -> str | None:
     """The address the gateway saw, sent as message metadata; absent when Rasa is talked to directly."""
     metadata = (tracker.latest_message or {}).get("metadata") or {}
@@ -60,14 +53,14 @@ def requester(tracker: Tracker) -> Requester:
 
 def lockout(tracker: Tracker) -> Lockout | None:
     """Whether this conversation, client, order number or email may not verify an order now."""
-    return verification_guard().lockout(
+    return composition.verification_guard().lockout(
         requester(tracker), tracker.get_slot("order_number"), tracker.get_slot("email")
     )
 
 
 def verify(tracker: Tracker, order_number: str, email: str) -> VerificationResult:
     """Check a number + email pair; every mismatch is counted, whichever was given first."""
-    result = verification_guard().verify(requester(tracker), order_number, email)
+    result = composition.verification_guard().verify(requester(tracker), order_number, email)
     if result.order is not None:
         composition.handoff_service().link_customer(tracker.sender_id, normalise_email(email) or email)
     return result

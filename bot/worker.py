@@ -50,19 +50,17 @@ def job_factory(factory: JobFactory) -> JobFactory:
 def privacy_purge(settings: Settings) -> Job:
     def run() -> dict[str, int]:
         from bot import composition
-        from bot.privacy import PrivacyService
 
-        composition.database_url()  # creates missing tables first
-        return PrivacyService.from_settings(settings).purge_expired().counts
+        return composition.privacy_service().purge_expired().counts
 
     return Job("privacy-purge", timedelta(minutes=settings.privacy.purge_interval_minutes), run)
 
 
 @job_factory
 def outbox_delivery(settings: Settings) -> Job | None:
-    from bot.shop.mailer import SmtpSettings, deliver_outbox
+    from bot.shop.mailer import deliver_outbox
 
-    smtp = SmtpSettings.from_env()
+    smtp = settings.smtp
     if smtp is None:
         return None
 

@@ -26,11 +26,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _service() -> PrivacyService:
     from bot import composition
-    from bot.privacy import PrivacyService
-    from bot.settings import get_settings
 
-    composition.database_url()  # creates missing tables first
-    return PrivacyService.from_settings(get_settings())
+    return composition.privacy_service()
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from bot.db import session_scope
 from bot.handoff.limits import WINDOW as HANDOFF_LIMIT_WINDOW
 from bot.handoff.models import AgentNote, ChatMessage, Conversation, Handoff, HandoffRequest
 from bot.privacy.tracker_store import RasaTrackerStore, chunks
-from bot.settings import PrivacySettings, Settings
+from bot.settings import PrivacySettings
 from bot.shop.mailer import forget_unsent
 from bot.shop.models import (
     Customer,
@@ -69,15 +69,6 @@ class PrivacyService:
         self.tracker_store = tracker_store
         self.settings = settings
         self.verification_window = verification_window
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> PrivacyService:
-        return cls(
-            settings.database_url,
-            RasaTrackerStore(settings.tracker_store_url),
-            settings.privacy,
-            timedelta(minutes=settings.verification.window_minutes),
-        )
 
     # --- whose data -------------------------------------------------------
     @staticmethod

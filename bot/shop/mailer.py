@@ -12,9 +12,7 @@ import base64
 import hashlib
 import hmac
 import logging
-import os
 import smtplib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
@@ -22,33 +20,10 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select, update
 
 from bot.db import session_scope
+from bot.settings import SmtpSettings
 from bot.shop.models import OutboxEmail
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int = 587
-    username: str | None = None
-    password: str | None = None
-    sender: str = "VoltMart <no-reply@voltmart.example>"
-    starttls: bool = True
-
-    @classmethod
-    def from_env(cls) -> SmtpSettings | None:
-        host = os.environ.get("SMTP_HOST")
-        if not host:
-            return None
-        return cls(
-            host=host,
-            port=int(os.environ.get("SMTP_PORT", "587")),
-            username=os.environ.get("SMTP_USERNAME") or None,
-            password=os.environ.get("SMTP_PASSWORD") or None,
-            sender=os.environ.get("SMTP_FROM", cls.sender),
-            starttls=os.environ.get("SMTP_STARTTLS", "1") == "1",
-        )
 
 
 def _fernet(secret: bytes) -> Fernet:
