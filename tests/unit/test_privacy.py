@@ -19,6 +19,7 @@ from bot.handoff.agents import upsert_agent
 from bot.handoff.limits import HandoffLimiter
 from bot.handoff.models import Agent, AgentNote, ChatMessage, Conversation, Handoff
 from bot.handoff.service import HandoffService
+from bot.messages.log import MessageLog
 from bot.privacy import PrivacyService, RasaTrackerStore
 from bot.settings import HandoffSettings, PrivacySettings
 from bot.shop.models import OutboxEmail, VerificationAttempt
@@ -87,11 +88,11 @@ def save_tracker(backend: Backend, sender: str, texts: list[str], at: float | No
     run_async(backend.tracker.save(DialogueStateTracker.from_events(sender, events)))
 
 
-def conversation(service: HandoffService, texts: list[str]) -> str:
-    sender = secrets.token_urlsafe(24)
+def conversation(log: MessageLog, texts: list[str]) -> str:
+    sender = log.open_session()
     for said in texts:
-        service.record_message(sender, "customer", said)
-        service.record_message(sender, "bot", "ok")
+        log.record(sender, "customer", said)
+        log.record(sender, "bot", "ok")
     return sender
 
 
@@ -101,21 +102,22 @@ def world(backend: Backend) -> dict:
     one where she only typed it, reset mail. Peter: a conversation that must survive."""
     init_db(backend.app_url)
     seed_demo_data(backend.app_url)
-    handoff = HandoffService(backend.app_url, HandoffSettings(hours="always"))
-    verified = conversation(handoff, ["where is my order 482913", ANNA])
+    log = MessageLog(backend.app_url)
+    handoff = HandoffService(backend.app_url, HandoffSettings(hours="always"), log)
+    verified = conversation(log, ["where is my order 482913", ANNA])
     handoff.link_customer(verified, ANNA)
     start = handoff.start(verified, "customer_request", "en", {"transcript": [{"text": "kettle leaks"}]})
     upsert_agent(backend.app_url, "eva", "correct horse battery")
     with session_scope(backend.app_url) as session:
         agent_id = session.scalar(select(Agent.id))
     handoff.add_note(start.handoff_id, agent_id, "Anna called about the kettle")
-    left_email = conversation(handoff, ["I want a person"])
+    left_email = conversation(log, ["I want a person"])
     offline = handoff.start(left_email, "customer_request", "en", {})
     with session_scope(backend.app_url) as session:
         session.get(Handoff, offline.handoff_id).status = "ticket"
     handoff.leave_contact(left_email, ANNA)
-    typed = conversation(handoff, [f"reset the password of {ANNA.upper()} please"])
-    peters = conversation(handoff, ["where is 593011", PETER])
+    typed = conversation(log, [f"reset the password of {ANNA.upper()} please"])
+    peters = conversation(log, ["where is 593011", PETER])
     handoff.link_customer(peters, PETER)
     HandoffLimiter(backend.app_url, b"k", 5, 5).allow(verified, "198.51.100.1")
     SqlShopStore(backend.app_url, b"k").request_password_reset(ANNA, verified)
