@@ -63,6 +63,13 @@ class VerificationSettings:
 
 
 @dataclass(frozen=True)
+class SessionSettings:
+    """Chat sessions: an id unused for this long is refused, and the widget starts a new one."""
+
+    idle_minutes: int = 120
+
+
+@dataclass(frozen=True)
 class PrivacySettings:
     retention_days: int = 90
     purge_interval_minutes: int = 60
@@ -103,6 +110,7 @@ class Settings:
     limits: LimitSettings
     verification: VerificationSettings
     privacy: PrivacySettings
+    sessions: SessionSettings
     database_url: str
     tracker_store_url: str
     rasa_url: str
@@ -116,6 +124,8 @@ class Settings:
     cookie_secure: bool = False
     allowed_origins: frozenset[str] = frozenset()
     trusted_proxy_hops: int = 0
+    # Detailed /health for callers outside loopback who send it (X-Health-Token); empty = loopback only.
+    health_token: str = ""
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     preload_kb: bool = True
@@ -169,6 +179,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         limits=LimitSettings(**raw.get("limits", {})),
         verification=VerificationSettings(**raw.get("verification", {})),
         privacy=PrivacySettings(**raw.get("privacy", {})),
+        sessions=SessionSettings(**raw.get("sessions", {})),
         database_url=env.get("DATABASE_URL", f"sqlite:///{var / 'app.db'}"),
         tracker_store_url=tracker_store_url(root, env),
         rasa_url=rasa_url,
@@ -181,6 +192,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         cookie_secure=env.get("COOKIE_SECURE", "0") == "1",
         allowed_origins=frozenset(_csv(env.get("ALLOWED_ORIGINS", ""))),
         trusted_proxy_hops=int(env.get("TRUSTED_PROXY_HOPS", "0")),
+        health_token=env.get("HEALTH_TOKEN", ""),
         gateway_host=env.get("GATEWAY_HOST", "127.0.0.1"),
         gateway_port=int(env.get("GATEWAY_PORT", env.get("PORT", "8000"))),
         preload_kb=env.get("GATEWAY_PRELOAD_KB", "1") == "1",

@@ -29,6 +29,7 @@ class Conversation(Base):
     customer_email = Column(String(254), nullable=True)  # set once verified
     # True from a live handoff until the gateway has resumed the Rasa tracker.
     rasa_paused = Column(Boolean, default=False, nullable=False)
+    ended_at = Column(DateTime, nullable=True)  # "end chat": the id is never accepted again
 
 
 class ChatMessage(Base):
