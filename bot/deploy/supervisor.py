@@ -56,7 +56,7 @@ def write_supervisor_config(programs: list[Program], var_dir: Path, root: Path =
 
 
 def embedded_programs(venv_bin: Path, *, rasa_port: int, action_port: int, gateway_port: int) -> list[Program]:
-    """`make run`: one Rasa server, one action server, one gateway, on SQLite."""
+    """`make run`: one Rasa server, one action server, one gateway and the worker, on SQLite."""
     return [
         Program(
             "rasa",
@@ -66,4 +66,6 @@ def embedded_programs(venv_bin: Path, *, rasa_port: int, action_port: int, gatew
         ),
         Program("actions", f"{venv_bin}/rasa run actions --actions actions -p {action_port}", startsecs=3),
         Program("gateway", f"{venv_bin}/python -m bot serve --port {gateway_port}", startsecs=2),
+        # Periodic jobs: the privacy retention purge, mail delivery (bot.worker).
+        Program("worker", f"{venv_bin}/python -m bot worker", startsecs=2),
     ]

@@ -258,6 +258,15 @@
       { type: "button", class: "vm-close", "aria-label": t("close"), title: t("close"), onclick: () => close() },
       icon("close")
     );
+    // "End chat": on a shared computer the next person must not inherit the chat or its verified email.
+    const endButton = el("button", {
+      type: "button",
+      class: "vm-end",
+      "data-testid": "vm-end",
+      title: t("endChatHint"),
+      text: t("endChat"),
+      onclick: () => endChat(),
+    });
     const header = el(
       "div",
       { class: "vm-header" },
@@ -268,9 +277,11 @@
         el("h2", { class: "vm-title", id: `vm-title-${uid}`, text: t("title") }),
         subtitle
       ),
+      endButton,
       closeButton
     );
     const notice = el("div", { class: "vm-notice", role: "status", hidden: true });
+    const info = el("p", { class: "vm-info", "data-testid": "vm-info", role: "status", hidden: true });
     const typing = el(
       "li",
       { class: "vm-typing", hidden: true },
@@ -360,6 +371,7 @@
       },
       header,
       notice,
+      info,
       log,
       feedbackForm,
       feedbackDone,
@@ -725,6 +737,7 @@
     }
 
     function send(text, display, rating) {
+      info.hidden = true;
       const entry = {
         clientId: randomId(),
         text,
@@ -796,6 +809,11 @@
           { session_id: sessionId, text: entry.text, client_id: entry.clientId },
           70000
         );
+        if (!queue.includes(entry)) {
+          inflight = null; // "end chat" while this was on its way: nothing of it is shown
+          typing.hidden = true;
+          return;
+        }
         const messages = Array.isArray(response.data.messages) ? response.data.messages : [];
         const own = messages.find((m) => m && m.sender === "customer");
         if (own && own.id) confirm(entry, Number(own.id));
@@ -803,11 +821,13 @@
         if (response.ok) {
           outcome = "done";
           if (response.data.mode) setMode(response.data.mode);
-        } else if (response.status === 400 || response.status === 413) {
-          outcome = "rejected";
-          showError(response.status === 413 ? "errTooLong" : "errInvalid", { max: MAX_CHARS });
         } else if (response.status === 429) {
           status = "errRateLimited";
+        } else if ((response.status === 404 || response.status === 410) && !entry.restarted) {
+          outcome = "restart"; // the chat is unknown, expired or ended: this message starts a new one
+        } else if (response.status >= 400 && response.status < 500) {
+          outcome = "rejected"; // refused for good: retrying would block every later message
+          showError(response.status === 413 ? "errTooLong" : "errInvalid", { max: MAX_CHARS });
         } else if (response.status === 503) {
           status = "errRestarting";
         } else {
@@ -831,6 +851,10 @@
         entry.item.remove();
         if (!input.value && entry.display === entry.text) input.value = entry.text;
         autosize();
+      } else if (outcome === "restart") {
+        entry.restarted = true;
+        forgetConversation({ keepQueue: true });
+        showInfo("chatExpired");
       } else {
         sendFailures += 1;
         showStatus(entry, status);
@@ -838,7 +862,9 @@
       saveQueue();
       flushDeferred();
       refresh();
-      if (outcome === "retry") {
+      if (outcome === "restart") {
+        pump();
+      } else if (outcome === "retry") {
         const base = status === "errRateLimited" ? 8000 : 2000;
         schedule(Math.min(30000, base * 2 ** Math.min(sendFailures - 1, 4)) * (0.8 + Math.random() * 0.4));
       } else if (queue.length) {
@@ -900,6 +926,50 @@
       }
     }
 
+    function showInfo(key) {
+      info.textContent = t(key);
+      info.hidden = false;
+      announce(info.textContent);
+    }
+
+    /** Drop the chat from this browser: its id, its messages and (unless kept) unsent ones. */
+    function forgetConversation({ keepQueue = false } = {}) {
+      sessionId = null;
+      local.remove("session");
+      local.remove("seen");
+      lastId = 0;
+      deferred = [];
+      for (const item of Array.from(log.querySelectorAll(".vm-item"))) {
+        if (!keepQueue || !queue.some((entry) => entry.item === item)) item.remove();
+      }
+      known.clear();
+      payloadTitles.clear();
+      for (const entry of queue) {
+        entry.id = 0;
+        payloadTitles.set(entry.text, entry.display);
+      }
+      if (!keepQueue) queue.length = 0;
+      saveQueue();
+      setMode("bot");
+      hideFeedback(false);
+      clearError();
+      historyLoaded = true;
+      refresh();
+    }
+
+    async function endChat() {
+      const ending = sessionId;
+      forgetConversation();
+      showInfo("chatEnded");
+      input.focus({ preventScroll: true });
+      if (!ending) return;
+      try {
+        await api("POST", "/api/session/end", { session_id: ending });
+      } catch (_) {
+        // Offline: the id is gone from this browser, and the server expires it when idle.
+      }
+    }
+
     function setMode(value) {
       if (value !== "bot" && value !== "handoff") return;
       mode = value;
@@ -912,17 +982,17 @@
       polling = true;
       let failures = 0;
       let first = true;
-      while (sessionId) {
+      const polled = sessionId;
+      while (sessionId && sessionId === polled) {
         const wait = first ? 0 : POLL_WAIT;
         try {
           const query = `session_id=${encodeURIComponent(sessionId)}&after=${lastId}&wait=${wait}`;
           const response = await api("GET", `/api/messages?${query}`, null, (wait + 15) * 1000);
-          if (response.status === 400) {
-            // The stored id is not valid (any more): start a fresh conversation on the next message.
-            local.remove("session");
-            sessionId = null;
-            historyLoaded = true;
-            refresh();
+          if (sessionId !== polled) break; // the chat was ended meanwhile
+          if (response.status === 400 || response.status === 404 || response.status === 410) {
+            // The stored id is not valid (any more): its history goes, the next message starts afresh.
+            forgetConversation({ keepQueue: true });
+            if (response.status === 410) showInfo("chatExpired");
             break;
           }
           if (!response.ok) throw new Error(`HTTP ${response.status}`);
