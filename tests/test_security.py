@@ -216,8 +216,9 @@ def test_typed_intents_reach_the_nlu_as_plain_text(secure_stack: Stack, text: st
     latest = tracker["latest_message"]
     assert latest["text"].lstrip("\u2060") == text and latest["text"] != text  # escaped
     assert latest["intent"].get("confidence", 0) < 1.0  # the NLU's guess, not a command
-    assert tracker["slots"]["order_number"] is None and tracker["slots"]["rating"] is None
-    assert tracker["slots"]["language"] != "ru"
+    # Entities come from the NLU reading the words, never from the JSON of a command.
+    assert all(e.get("extractor") != "RegexMessageHandler" for e in latest["entities"]), latest["entities"]
+    assert tracker["slots"]["language"] != "ru" and tracker["slots"]["email"] is None
 
 
 def test_an_offered_button_is_a_command_only_while_it_is_open(secure_stack: Stack) -> None:
@@ -240,7 +241,7 @@ def test_card_numbers_never_reach_rasa_the_return_or_the_handoff(secure_stack: S
     browser.say(session, "I want to return my headphones from order 731640")
     browser.say(session, PETER)
     browser.say(session, "the headphones")
-    answer = browser.say(session, "they broke; refund to card 4111 1111 1111 1111 exp 12/29 cvv 123")
+    answer = browser.say(session, "faulty, the left earcup is silent, card 4111 1111 1111 1111 exp 12/29 cvv 123")
     assert "RMA-" in answer
     browser.say(session, "I want to talk to a person")
     with app_db(secure_stack) as db:
@@ -257,7 +258,9 @@ def test_card_numbers_never_reach_rasa_the_return_or_the_handoff(secure_stack: S
         )
     for where in (reason, contexts, stored, tracker):
         assert "4111" not in where and "[card number removed]" in where
-    assert '"redacted": true' in contexts  # the agent sees that something was removed
+    [context] = [json.loads(c) for c in json.loads(contexts)]
+    assert any(line.get("redacted") for line in context["transcript"])  # the agent sees it was removed
+    assert "client_ip" not in json.dumps(context)
 
 
 # --- reset tokens in plain text -------------------------------------------

@@ -62,6 +62,7 @@ IBAN_REMOVED = "[IBAN removed]"
 CODE_REMOVED = "[security code removed]"
 PASSWORD_REMOVED = "[password removed]"
 SECRET_REMOVED = "[secret removed]"
+MARKERS = (CARD_REMOVED, IBAN_REMOVED, CODE_REMOVED, PASSWORD_REMOVED, SECRET_REMOVED)
 
 _DIGIT_RUN = re.compile(r"(?<![\dA-Za-z])\d+(?:[ -]\d+)*(?![\dA-Za-z])")
 # Expiry date and CVV typed right after a card number belong to it.
@@ -142,6 +143,11 @@ def redact_with_flag(text: str) -> tuple[str, bool]:
     out = _PASSWORD.sub(_mask_password, out)
     out = _SECRET_PARAMETER.sub(lambda m: m.group(1) + SECRET_REMOVED, out)
     return out, out != original
+
+
+def was_redacted(text: str) -> bool:
+    """Whether the text carries a marker, e.g. because the gateway redacted it before it got here."""
+    return any(marker in (text or "") for marker in MARKERS)
 
 
 def redact(text: str) -> str:

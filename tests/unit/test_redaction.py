@@ -60,3 +60,9 @@ def test_redaction_is_idempotent() -> None:
     once = redact("card 4111 1111 1111 1111 cvv 123, password: x1, iban DE89370400440532013000")
     assert redact_with_flag(once) == (once, False)
     assert "4111" not in once and "x1" not in once and "DE89" not in once
+
+
+def test_text_redacted_earlier_is_recognised() -> None:
+    from bot.shop.security import was_redacted
+
+    assert was_redacted(redact("card 4111 1111 1111 1111")) and not was_redacted("card ending 1111")
