@@ -129,6 +129,8 @@ class Settings:
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     preload_kb: bool = True
+    warm_up_actions: bool = False
+    log_level: str = "WARNING"
     realtime: RealtimeSettings = field(default_factory=RealtimeSettings)
     smtp: SmtpSettings | None = None
 
@@ -196,6 +198,8 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         gateway_host=env.get("GATEWAY_HOST", "127.0.0.1"),
         gateway_port=int(env.get("GATEWAY_PORT", env.get("PORT", "8000"))),
         preload_kb=env.get("GATEWAY_PRELOAD_KB", "1") == "1",
+        warm_up_actions=env.get("ACTIONS_WARM_UP", "0") == "1",
+        log_level=env.get("LOG_LEVEL", "WARNING"),
         realtime=RealtimeSettings(
             redis_url=env.get("REDIS_URL", realtime.get("redis_url", "")),
             node_name=env.get("NODE_NAME", "gateway"),
