@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.messages.log import MessageLog
+from bot.messages.payloads import text_for_bot
 from bot.metrics import MESSAGE_LATENCY
 from bot.web.rasa_client import RasaClient, RasaUnavailable, bot_replies
 
@@ -51,10 +52,9 @@ class Relay:
                 continue
             try:
                 self._resume_if_needed(conversation_id)
+                text = text_for_bot(claimed["text"], command=bool(claimed["meta"].get("command")))
                 with MESSAGE_LATENCY.labels("rasa").time():
-                    answer = self.rasa.send(
-                        conversation_id, claimed["text"], metadata=_rasa_metadata(claimed["meta"])
-                    )
+                    answer = self.rasa.send(conversation_id, text, metadata=_rasa_metadata(claimed["meta"]))
             except RasaUnavailable:
                 self.messages.release_delivery(claimed["id"])
                 self.messages.publish_status(conversation_id, "pending")

@@ -814,6 +814,7 @@
 
     // --- client events ---------------------------------------------------------
     client.on("queued", (entry) => {
+      feedbackDone.hidden = true; // "thanks" / "chat ended" belong to what came before
       showPending(entry);
       refresh();
       scrollToEnd(true);
