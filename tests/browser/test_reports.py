@@ -22,6 +22,8 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
+from bot.analytics.events import FAQ_FEEDBACK
+from bot.analytics.models import AnalyticsEvent
 from bot.db import session_scope
 from bot.handoff.models import Agent, Handoff
 from bot.handoff.service import HandoffService
@@ -187,7 +189,21 @@ def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(
                 break
             customer.wait_for_timeout(2000)
         assert "carpet cleaners are for sale only" in reply.inner_text()
-        expect(reply.get_by_test_id("vm-helpful-yes")).to_be_visible()  # an FAQ answer: "was this helpful?"
+        # An FAQ answer asks "was this helpful?"; a thumbs-down may say what was missing.
+        reply.get_by_test_id("vm-helpful-no").click()
+        reply.get_by_test_id("vm-helpful-missing").fill("the price of buying one")
+        reply.get_by_test_id("vm-helpful-missing").press("Enter")
+        expect(reply.locator(".vm-helpful-status")).to_have_text("Thanks for the feedback!")
+        with session_scope(url) as db:
+            vote = db.execute(select(AnalyticsEvent).where(AnalyticsEvent.kind == FAQ_FEEDBACK)).scalar_one()
+            assert (vote.faq_id, vote.value, vote.comment) == (
+                "carpet_cleaner_rental",
+                -1,
+                "the price of buying one",
+            )
+        page.goto(stack.url + f"/agent/reports?start={today}&end={today}")
+        row = page.locator('[data-testid="table-faq"] tr[data-faq="carpet_cleaner_rental"]')
+        expect(row).to_contain_text("en +0 −1")
         assert not problems, problems
     finally:
         context.close()
