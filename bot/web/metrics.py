@@ -31,23 +31,30 @@ class SharedStateCollector(Collector):
             rows = session.execute(
                 select(Handoff.reason, Handoff.status, func.count()).group_by(Handoff.reason, Handoff.status)
             ).all()
-        handoffs = CounterMetricFamily(
-            "voltmart_handoffs",
-            "Handoffs ever started, by reason and current status.",
-            labels=["reason", "status"],
-        )
-        queue = 0
-        tickets = 0
+            tickets_open = session.scalar(
+                select(func.count()).where(Handoff.status == "ticket", Handoff.promise_kept_at.is_(None))
+            )
+        # Started handoffs only grow (a privacy purge that deletes old rows reads as a counter reset).
+        started = CounterMetricFamily("voltmart_handoffs", "Handoffs started, by reason.", labels=["reason"])
+        by_reason: dict[str, int] = {}
+        by_status: dict[str, int] = {"queued": 0, "assigned": 0, "ticket": int(tickets_open or 0)}
         for reason, status, count in rows:
-            handoffs.add_metric([reason, status], count)
-            queue += count if status == "queued" else 0
-            tickets += count if status == "ticket" else 0
-        yield handoffs
-        yield GaugeMetricFamily(
-            "voltmart_handoff_queue_length", "Handoffs waiting for an agent.", value=queue
+            by_reason[reason] = by_reason.get(reason, 0) + count
+            if status in ("queued", "assigned"):
+                by_status[status] += count
+        for reason, count in sorted(by_reason.items()):
+            started.add_metric([reason], count)
+        yield started
+        open_now = GaugeMetricFamily(
+            "voltmart_handoffs_open",
+            "Handoffs not yet resolved (tickets: promise not yet kept), by status.",
+            labels=["status"],
         )
+        for status, count in by_status.items():
+            open_now.add_metric([status], count)
+        yield open_now
         yield GaugeMetricFamily(
-            "voltmart_handoff_tickets", "Offline tickets (answered by email).", value=tickets
+            "voltmart_handoff_queue_length", "Handoffs waiting for an agent.", value=by_status["queued"]
         )
         kb = self.services.knowledge_base_loaded
         status = kb.status() if kb is not None else None

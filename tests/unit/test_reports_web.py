@@ -241,6 +241,7 @@ def test_metrics_are_local_only_by_default(app: Flask) -> None:
     assert local.status_code == 200
     text = local.get_data(as_text=True)
     assert "voltmart_handoff_queue_length" in text and "voltmart_message_latency_seconds" in text
+    assert 'voltmart_handoffs_open{status="queued"}' in text
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 403
     forwarded = client.get(
         "/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}, headers={"X-Forwarded-For": "203.0.113.9"}
@@ -255,6 +256,15 @@ def test_metrics_with_a_token(tmp_path: Path) -> None:
     assert client.get("/metrics", environ_base=remote).status_code == 403
     wrong = client.get("/metrics", environ_base=remote, headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 403
+    services.handoff.start(services.messages.open_session("en"), "customer_request", "en", {})
+    services.handoff.start(services.messages.open_session("sk"), "angry_customer", "sk", {})
     right = client.get("/metrics", environ_base=remote, headers={"Authorization": "Bearer scrape-secret-123"})
     assert right.status_code == 200
+    text = right.get_data(as_text=True)
+    # Nobody is online in this test, so both became email tickets.
+    assert 'voltmart_handoffs_total{reason="customer_request"} 1.0' in text
+    assert 'voltmart_handoffs_total{reason="angry_customer"} 1.0' in text
+    assert 'voltmart_handoffs_open{status="ticket"} 2.0' in text
+    assert "voltmart_handoff_queue_length 0.0" in text
+    assert "voltmart_faq_index_loaded 0.0" in text  # this process has not loaded the FAQ yet
     services.close()
