@@ -139,6 +139,14 @@ def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(
             page.click('[data-testid="report-csv"]')
         assert "overall,conversations,3" in Path(download.value.path()).read_text()
 
+        metrics = requests.get(f"{stack.url}/metrics", timeout=10).text  # from this machine: allowed
+        chat_count = next(
+            line
+            for line in metrics.splitlines()
+            if line.startswith('voltmart_message_latency_seconds_count{stage="chat"}')
+        )
+        assert float(chat_count.split()[-1]) >= 3
+
         # --- an agent cannot see them --------------------------------------------------
         agent_page = browser.new_context(locale="en-US").new_page()
         log_in(agent_page, stack, "andy", password)
@@ -191,8 +199,11 @@ def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(
         assert "carpet cleaners are for sale only" in reply.inner_text()
         # An FAQ answer asks "was this helpful?"; a thumbs-down may say what was missing.
         reply.get_by_test_id("vm-helpful-no").click()
-        reply.get_by_test_id("vm-helpful-missing").fill("the price of buying one")
-        reply.get_by_test_id("vm-helpful-missing").press("Enter")
+        missing = reply.get_by_test_id("vm-helpful-missing")
+        expect(missing).to_be_visible()  # shown once the thumbs-down was taken
+        missing.fill("the price of buying one")
+        missing.press("Enter")
+        expect(missing).to_be_hidden()  # hidden once the comment was taken
         expect(reply.locator(".vm-helpful-status")).to_have_text("Thanks for the feedback!")
         with session_scope(url) as db:
             vote = db.execute(select(AnalyticsEvent).where(AnalyticsEvent.kind == FAQ_FEEDBACK)).scalar_one()

@@ -30,9 +30,15 @@ def _days() -> int:
         return 30
 
 
+SHOWN_OPEN = 100  # the largest open groups; the CLI lists them all
+SHOWN_ADDRESSED = 20
+
+
 def _groups() -> list[gaps.GapGroup]:
     services = _services()
-    return gaps.gap_groups(services.database_url, services.knowledge_base, days=_days())
+    groups = gaps.gap_groups(services.database_url, services.knowledge_base, days=_days())
+    open_groups = [g for g in groups if not g.addressed][:SHOWN_OPEN]
+    return open_groups + [g for g in groups if g.addressed][:SHOWN_ADDRESSED]
 
 
 @reports_blueprint.get("/gaps")
