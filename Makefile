@@ -3,8 +3,8 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 ENV := source scripts/env.sh &&
 
-.PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean bench-stack bench-load
-.PHONY: run-prod nginx bench-faults db-upgrade db-revision db-check
+.PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test js-test browser bench-kb bench-nlu clean bench-stack bench-load
+.PHONY: run-prod nginx bench-load-prod bench-faults db-upgrade db-revision db-check
 
 run:  ## install what is missing, train if data changed, start everything
 	@bash scripts/run.sh
@@ -23,6 +23,9 @@ seed: install
 
 browser:  ## Debian's chromium for the browser tests (no browser download)
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+js-test:  ## the widget's headless client, in Node's built-in test runner
+	@node --test tests/js/
 
 nginx:  ## Debian's nginx for the production topology (make run-prod, stack tests)
 	@bash scripts/install_nginx.sh
@@ -43,7 +46,7 @@ rasa-test: train
 	@$(ENV) .venv/bin/rasa test core --stories tests/test_stories.yml --model models/current.tar.gz \
 		--fail-on-prediction-errors --out results/core --quiet
 
-test: install lint kb-check validate pytest rasa-test  ## everything CI checks
+test: install lint js-test kb-check validate pytest rasa-test  ## everything CI checks
 	@echo "make test: all checks passed"
 
 bench-kb: install
@@ -54,6 +57,9 @@ bench-stack: train
 
 bench-load: train  ## 500 open widgets + 50 chatting customers + an agent, embedded stack
 	@$(ENV) $(PY) -m bench.load --saturate
+
+bench-load-prod: train nginx  ## the same load through nginx on the production topology
+	@$(ENV) $(PY) -m bench.load --prod --saturate
 
 bench-faults: train nginx  ## kill -9 each process kind under load on the production topology
 	@$(ENV) $(PY) -m bench.faults

@@ -20,7 +20,6 @@ import asyncio
 import os
 import random
 import secrets
-import subprocess
 import tempfile
 import time
 from collections import Counter
@@ -224,6 +223,9 @@ async def run(base_url: str, args: argparse.Namespace, pids: dict[str, int]) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="a running gateway or proxy (default: start the embedded stack)")
+    parser.add_argument(
+        "--prod", action="store_true", help="start the production topology (nginx, 2 gateways, 2 Rasa, ...)"
+    )
     parser.add_argument("--idle", type=int, default=500)
     parser.add_argument("--customers", type=int, default=50)
     parser.add_argument("--handoffs", type=int, default=5)
@@ -236,18 +238,25 @@ def main() -> None:
         asyncio.run(run(args.url, args, {}))
         return
     from bot.handoff.agents import upsert_agent
-    from tests.support.stack import Stack
 
     with tempfile.TemporaryDirectory() as workdir:
-        stack = Stack(Path(workdir)).start()
+        if args.prod:
+            from tests.support.production import ProductionStack
+
+            stack = ProductionStack(Path(workdir)).start()
+            names = [program.name for program in stack.topology.programs]
+        else:
+            from tests.support.stack import Stack
+
+            stack = Stack(Path(workdir)).start()
+            names = ["gateway", "rasa", "actions"]
         try:
             database_url = stack.env.get("DATABASE_URL") or f"sqlite:///{Path(workdir) / 'var' / 'app.db'}"
             upsert_agent(database_url, "bench", AGENT_PASSWORD, "Bench Agent")
-            pids = {name: stack.pid(name) for name in ("gateway", "rasa", "actions")}
+            pids = {name: stack.pid(name) for name in names}
             asyncio.run(run(stack.url, args, pids))
         finally:
             stack.stop()
-            subprocess.run(["sync"], check=False)
 
 
 if __name__ == "__main__":
