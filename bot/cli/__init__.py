@@ -12,11 +12,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot.cli import agents, db, deploy, kb, route, seed, serve, supervise
+    from bot.cli import agents, db, deploy, kb, privacy, route, seed, serve, supervise, worker
 
     parser = argparse.ArgumentParser(prog="python -m bot", description="VoltMart support bot")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (route, kb, agents, seed, serve, supervise, db, deploy):
+    for module in (route, kb, agents, seed, serve, supervise, db, deploy, privacy, worker):
         module.register(commands)
     return parser
 

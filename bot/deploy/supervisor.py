@@ -24,7 +24,7 @@ class Program:
     environment: dict[str, str] = field(default_factory=dict)
     stopsignal: str = "TERM"  # nginx: QUIT, to finish the requests under way
     # What the production topology's tests and fault benchmark need to know about a program:
-    kind: str = ""  # gateway | rasa | actions | proxy
+    kind: str = ""  # gateway | rasa | actions | proxy | worker
     port: int | None = None
     health_path: str | None = None  # GET 127.0.0.1:port+path answers 200 once it serves
 
@@ -64,7 +64,7 @@ def write_supervisor_config(programs: list[Program], var_dir: Path, root: Path =
 def embedded_programs(
     venv_bin: Path, *, rasa_port: int, action_port: int, gateway_port: int
 ) -> list[Program]:
-    """`make run`: one Rasa server, one action server, one gateway, on SQLite."""
+    """`make run`: one Rasa server, one action server, one gateway and the worker, on SQLite."""
     return [
         Program(
             "rasa",
@@ -79,4 +79,6 @@ def embedded_programs(
             environment={"ACTIONS_WARM_UP": "1"},
         ),
         Program("gateway", f"{venv_bin}/python -m bot serve --port {gateway_port}", startsecs=2),
+        # Periodic jobs: the privacy retention purge, mail delivery (bot.worker).
+        Program("worker", f"{venv_bin}/python -m bot worker", startsecs=2),
     ]

@@ -137,6 +137,15 @@ def production_topology(
                 health_path="/health",
             )
         )
+    # One worker for the whole topology: its jobs (retention purge, mail) are idempotent anyway.
+    programs.append(
+        Program(
+            name="worker",
+            kind="worker",
+            command=command(str(venv / "python"), "-m", "bot", "worker"),
+            startsecs=2,
+        )
+    )
     programs.append(
         Program(
             name="nginx",
