@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import requests as http_requests
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from sqlalchemy import select
 
@@ -593,6 +594,9 @@ def test_end_chat_forgets_the_conversation(new_page: Callable[..., Page], stack:
     expect(page.locator(INPUT)).to_be_focused()
     page.wait_for_function("() => window.VoltMartWidget.sessionId === null")
     assert ended == [{"session_id": session}]
+    # The gateway refuses the old id from now on: whoever uses this browser next can't read that chat.
+    old = http_requests.get(f"{stack.url}/api/messages", params={"session_id": session}, timeout=10)
+    assert old.status_code == 410, old.text
     stored = page.evaluate(
         "() => Object.keys(localStorage).filter(k => k.startsWith('voltmart-widget:') && k !== 'voltmart-widget:seen')"
     )

@@ -280,6 +280,32 @@ describe("connection policy", () => {
     assert.equal(polls, before, "a closed panel in bot mode stops polling");
   });
 
+  test("history of an expired chat (410): the widget starts afresh", async () => {
+    const gateway = fakeGateway();
+    gateway.route("GET", "/api/messages", () => ({ status: 410, body: { error: "this chat ended after a long pause; start a new one with POST /api/session" } }));
+    const { client, clock, socketIo, storage, events } = setup({ gateway, storage: returning() });
+    client.start();
+    client.setPanelOpen(true);
+    await clock.advance(60_000);
+    assert.deepEqual(events.filter(([n]) => n === "reset").map(([, r]) => r.reason), ["unknown-session"]);
+    assert.equal(storage.value("session"), null);
+    assert.equal(gateway.calls("GET", "/api/messages").length, 1, "not asked again");
+    assert.equal(socketIo.sockets.length, 0);
+  });
+
+  test("a refused connection for an expired or ended session starts afresh", async () => {
+    const gateway = fakeGateway();
+    history(gateway, [], "handoff");
+    const { client, clock, socketIo, events } = setup({ gateway, storage: returning({ mode: "handoff" }) });
+    client.start();
+    await clock.advance(0);
+    socketIo.sockets[0].refuse("xhr poll error", { retry: true }); // a network error is Socket.IO's to retry
+    assert.equal(client.state.sessionId, SESSION);
+    socketIo.sockets[0].refuse("unknown, expired or ended session");
+    assert.equal(client.state.sessionId, null);
+    assert.deepEqual(events.filter(([n]) => n === "reset").map(([, r]) => r.reason), ["unknown-session"]);
+  });
+
   test("a refused connection for an unknown session starts afresh", async () => {
     const gateway = botGateway();
     history(gateway, [], "handoff");

@@ -83,7 +83,7 @@
     return null;
   }
 
-  /** A refusal that is about the session, not the message: the conversation is gone on the server. */
+  /** A refusal about the session, not the request: the conversation is unknown, expired or ended. */
   function sessionGone(response) {
     return [400, 401, 404, 410].includes(response.status) && /session/i.test(String(response.data.error || ""));
   }
@@ -384,7 +384,7 @@
           const query = `session_id=${encodeURIComponent(sessionId)}&after=${after}`;
           const response = await api("GET", `/api/messages?${query}`);
           if (mine !== generation) return;
-          if (response.status === 400 || response.status === 404) {
+          if (sessionGone(response)) {
             forget("unknown-session");
             return;
           }
@@ -654,7 +654,8 @@
         mine((error) => {
           socketConnected = false;
           const message = String((error && error.message) || "");
-          if (message === "unknown session") {
+          if (!created.active && /session/i.test(message)) {
+            // "unknown session", "unknown, expired or ended session": this conversation is over.
             forget("unknown-session");
             return;
           }
@@ -729,7 +730,7 @@
             const query = `session_id=${encodeURIComponent(sessionId)}&after=${lastId}&wait=${pollWait}`;
             const response = await api("GET", `/api/messages?${query}`, null, (pollWait + 15) * 1000, controller.signal);
             if (state.stopped) break;
-            if (response.status === 400 || response.status === 404) {
+            if (sessionGone(response)) {
               forget("unknown-session");
               break;
             }
