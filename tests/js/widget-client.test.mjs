@@ -224,6 +224,25 @@ describe("connection policy", () => {
     assert.equal(storage.value("relay"), null);
   });
 
+  test("after a reload an answer still pending keeps the connection; one that came meanwhile doesn't", async () => {
+    const waiting = fakeGateway();
+    history(waiting, [{ id: 1, sender: "bot", text: "hi" }, { id: 2, sender: "customer", text: "delivery?" }]);
+    const first = setup({ gateway: waiting, storage: returning({ relay: "pending" }) });
+    first.client.start();
+    await first.clock.advance(0);
+    assert.equal(first.socketIo.sockets.length, 1, "the panel is closed, but the answer will be pushed");
+    assert.equal(first.client.state.relayPending, true);
+
+    const answered = fakeGateway();
+    history(answered, [{ id: 2, sender: "customer", text: "delivery?" }, { id: 3, sender: "bot", text: "2 days" }]);
+    const second = setup({ gateway: answered, storage: returning({ relay: "pending" }) });
+    second.client.start();
+    await second.clock.advance(0);
+    assert.equal(second.socketIo.sockets.length, 0);
+    assert.equal(second.client.state.relayPending, false);
+    assert.equal(second.storage.value("relay"), null);
+  });
+
   test("Socket.IO that can't connect falls back to long-polling; a later connect stops it", async () => {
     const gateway = fakeGateway();
     const polls = [];

@@ -114,6 +114,7 @@
     let mode = MODES.includes(store.get("mode")) ? store.get("mode") : "bot";
     let relayPending = store.get("relay") === "pending";
     let lastId = 0; // the highest message id this page view has (history is reloaded per page view)
+    let lastCustomerId = 0; // the customer's newest message: a reply after it answers a pending one
     const known = new Set();
     const outbox = (store.get("outbox") || []).filter((entry) => entry && entry.clientId && entry.text);
     let historyState = sessionId ? "no" : "loaded"; // no | loading | loaded
@@ -225,6 +226,7 @@
       mode = "bot";
       relayPending = false;
       lastId = 0;
+      lastCustomerId = 0;
       known.clear();
       held = [];
       failures = 0;
@@ -313,6 +315,7 @@
     function confirm(entry, id) {
       if (entry.id === id) return;
       entry.id = id;
+      lastCustomerId = Math.max(lastCustomerId, id);
       known.add(id);
       saveOutbox();
       emit("confirmed", entry);
@@ -334,6 +337,7 @@
         if (raw.id > lastId) lastId = raw.id;
         if (known.has(raw.id)) continue;
         if (raw.sender === "customer") {
+          lastCustomerId = Math.max(lastCustomerId, raw.id);
           const entry = ownEntry(raw);
           if (entry) {
             confirm(entry, raw.id);
@@ -345,7 +349,9 @@
       }
       if (lastId > (store.get("last") || 0)) store.set("last", lastId);
       if (!fresh.length) return;
-      if (relayPending && fresh.some((m) => m.sender === "bot" || m.sender === "agent")) setRelay("delivered");
+      // The pending answer came: a reply newer than the customer's last message (history has older ones too).
+      const answered = fresh.some((m) => (m.sender === "bot" || m.sender === "agent") && m.id > lastCustomerId);
+      if (relayPending && answered) setRelay("delivered");
       if (agentTyping && fresh.some((m) => m.sender === "agent")) stopAgentTyping();
       emit("messages", fresh, { history });
     }
@@ -406,12 +412,6 @@
       receive(page, { history: true });
       setConnection("ok");
       emit("history");
-      if (relayPending) {
-        // The answer may have come while nobody listened: a bot reply after our last message settles it.
-        const lastCustomer = page.filter((m) => m.sender === "customer").pop();
-        const answered = page.some((m) => m.sender !== "customer" && (!lastCustomer || m.id > lastCustomer.id));
-        if (answered) setRelay("delivered");
-      }
       updateLive();
       pump();
     }
