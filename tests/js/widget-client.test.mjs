@@ -578,3 +578,30 @@ test("a reconnection backlog cut at one page is completed from the history", asy
   assert.equal(new Set(ids).size, 402);
   assert.equal(client.state.lastId, 402);
 });
+
+test("two tabs of one visitor keep each other's unsent messages in storage", async () => {
+  const storage = fakeStorage({ session: SESSION });
+  const gateway = fakeGateway();
+  history(gateway, []);
+  const answers = [];
+  gateway.route("POST", "/api/chat", (request) => new Promise((resolve) => answers.push({ request, resolve })));
+  const a = setup({ storage, gateway });
+  const b = setup({ storage, gateway, randomId: () => "tab-b-1" });
+  a.client.start();
+  b.client.start();
+  a.client.setPanelOpen(true);
+  b.client.setPanelOpen(true);
+  await a.clock.advance(0);
+  a.client.send("from tab a");
+  b.client.send("from tab b");
+  await flush();
+  assert.deepEqual(storage.value("outbox").map((e) => e.text).sort(), ["from tab a", "from tab b"]);
+  const ok = ({ request, resolve }) =>
+    resolve({ body: { messages: [{ id: request.body.text.length, sender: "customer", text: request.body.text }], mode: "bot" } });
+  ok(answers.find((x) => x.request.body.text === "from tab b"));
+  await flush();
+  assert.deepEqual(storage.value("outbox").map((e) => e.text), ["from tab a"], "tab b's save kept tab a's message");
+  ok(answers.find((x) => x.request.body.text === "from tab a"));
+  await flush();
+  assert.equal(storage.value("outbox"), null);
+});

@@ -117,6 +117,7 @@
     let lastCustomerId = 0; // the customer's newest message: a reply after it answers a pending one
     const known = new Set();
     const outbox = (store.get("outbox") || []).filter((entry) => entry && entry.clientId && entry.text);
+    const settled = new Set(); // client_ids this tab saw accepted or refused
     let historyState = sessionId ? "no" : "loaded"; // no | loading | loaded
     let panelOpen = false;
     let started = false;
@@ -237,7 +238,7 @@
       for (const key of ["session", "mode", "relay", "last"]) store.remove(key);
       if (reason === "ended") outbox.length = 0;
       for (const entry of outbox) entry.id = 0; // they go out again in the new conversation
-      saveOutbox();
+      saveOutbox({ othersToo: reason !== "ended" }); // an ended chat takes every tab's unsent messages with it
       setConnection("ok");
       emit("reset", { reason });
       // Unsent messages of a conversation the server forgot go out in a new one.
@@ -417,15 +418,23 @@
     }
 
     // --- sending -----------------------------------------------------------------
-    function saveOutbox() {
-      if (outbox.length) {
-        store.set(
-          "outbox",
-          outbox.map(({ clientId, text, display, rating, id }) => ({ clientId, text, display, rating, id }))
-        );
-      } else {
-        store.remove("outbox");
-      }
+    /**
+     * The outbox in storage: ours, plus what other tabs of this visitor still have to send (each tab
+     * writes the whole list, so it must not drop the others' entries).
+     */
+    function saveOutbox({ othersToo = true } = {}) {
+      const ours = new Set(outbox.map((entry) => entry.clientId));
+      const others = othersToo
+        ? (store.get("outbox") || []).filter(
+            (entry) => entry && entry.clientId && !ours.has(entry.clientId) && !settled.has(entry.clientId)
+          )
+        : [];
+      const all = [
+        ...others,
+        ...outbox.map(({ clientId, text, display, rating, id }) => ({ clientId, text, display, rating, id })),
+      ];
+      if (all.length) store.set("outbox", all);
+      else store.remove("outbox");
     }
 
     function send(text, { display = null, rating = null } = {}) {
@@ -457,6 +466,7 @@
     }
 
     function settle(entry) {
+      settled.add(entry.clientId);
       const index = outbox.indexOf(entry);
       if (index >= 0) outbox.splice(index, 1);
       saveOutbox();
