@@ -40,10 +40,10 @@ class Services:
     shop: ShopStore
     rasa: RasaClient
     limits: RateLimits
-    analytics: EventLog
     verification: VerificationGuard
     handoff_limits: HandoffLimiter
     privacy: PrivacyService
+    analytics: EventLog
     _kb: KnowledgeBase | None = field(default=None, repr=False)
     _router: Router | None = field(default=None, repr=False)
     _kb_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -98,7 +98,6 @@ def build_services(settings: Settings, bus: MessageBus | None = None) -> Service
         shop=shop,
         rasa=RasaClient(settings.rasa_urls, token=settings.rasa_token or None),
         limits=RateLimits.from_settings(settings),
-        analytics=EventLog(url),
         verification=VerificationGuard(url, secret, shop, settings.verification),
         handoff_limits=HandoffLimiter(
             url,
@@ -112,6 +111,7 @@ def build_services(settings: Settings, bus: MessageBus | None = None) -> Service
             settings.privacy,
             verification_window=timedelta(minutes=settings.verification.window_minutes),
         ),
+        analytics=EventLog(url),
     )
 
 
@@ -164,10 +164,6 @@ def message_log() -> MessageLog:
     return services().messages
 
 
-def analytics() -> EventLog:
-    return services().analytics
-
-
 def verification_guard() -> VerificationGuard:
     return services().verification
 
@@ -178,3 +174,5 @@ def handoff_limiter() -> HandoffLimiter:
 
 def privacy_service() -> PrivacyService:
     return services().privacy
+def analytics() -> EventLog:
+    return services().analytics

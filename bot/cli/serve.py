@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
             except Exception:
                 logging.getLogger(__name__).exception("relay sweep failed")
 
+    services.messages.release_claims_of(settings.realtime.node_name)  # a crash of this node left them
     gevent.spawn(deliver_waiting_forever)
     host = args.host or settings.gateway_host
     port = args.port or settings.gateway_port
