@@ -24,7 +24,7 @@ def create_app(services: Services) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.cookie_secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.console.session_hours),
         WTF_CSRF_TIME_LIMIT=10 * 3600,  # a console stays open all shift
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_SORT_KEYS=False,
@@ -49,17 +49,16 @@ def create_app(services: Services) -> Flask:
         on_mode_change=mode_changed,
     )
 
-    from bot.web.agent import agent_blueprint, csrf
+    from bot.web import console
     from bot.web.chat import chat_blueprint
     from bot.web.health import health_blueprint
     from bot.web.pages import pages_blueprint
 
-    csrf.init_app(app)
     app.register_blueprint(pages_blueprint)
     app.register_blueprint(chat_blueprint)
     app.register_blueprint(health_blueprint)
-    app.register_blueprint(agent_blueprint)
-    csrf.exempt(chat_blueprint)  # the customer API carries no cookie session; see chat.py
+    console.register(app, services)
+    console.csrf.exempt(chat_blueprint)  # the customer API carries no cookie session; see chat.py
 
     @app.after_request
     def cors(response: Response) -> Response:

@@ -123,6 +123,8 @@ def chat() -> Any:
     if not created and relay_state in ("done", "none"):  # a retry of an answered message
         return jsonify({"messages": log_.after(session_id, message["id"] - 1), "mode": log_.mode(session_id)})
     if relay_state == "none":  # a person has the conversation
+        if created:
+            _services().handoff.customer_wrote(session_id)
         return jsonify({"messages": [message], "mode": log_.mode(session_id)})
     try:
         replies = _relay().deliver(session_id)
