@@ -405,15 +405,18 @@ def order_summary(url: str, number: Any) -> dict[str, Any] | None:
         }
 
 
-def verified_emails(detail: dict[str, Any]) -> set[str]:
+def verified_emails(detail: dict[str, Any], order: dict[str, Any] | None) -> set[str]:
     """The only identity history is looked up by: the email that passed order verification here.
 
-    An email the customer merely typed (the contact address of a ticket, an
-    unverified slot) is shown as unverified and pulls no history: anyone can type
-    anyone's address.
+    That is the conversation's ``customer_email`` (set by verification) and the
+    email on the order verified in this handoff. An email the customer merely
+    typed (a ticket's contact address, an unverified slot) is shown as unverified
+    and pulls no history: anyone can type anyone's address.
     """
-    email = normalise_email(str(detail.get("customer_email") or ""))
-    return {email} if email else set()
+    candidates = [detail.get("customer_email")]
+    if detail["context"]["verified_order"] and order:
+        candidates.append(order.get("customer_email"))
+    return {e for e in (normalise_email(str(c)) for c in candidates if c) if e}
 
 
 def customer_history(url: str, detail: dict[str, Any], emails: set[str]) -> dict[str, Any]:
@@ -431,7 +434,7 @@ def customer_history(url: str, detail: dict[str, Any], emails: set[str]) -> dict
             ).scalars():
                 numbers.append(order.number)
                 orders.append(
-                    {"number": order.number, "status": order.status, "ordered_at": iso(order.ordered_at)}
+                    {"number": order.number, "status": order.status, "ordered_at": order.ordered_at}
                 )
         same_customer = [Handoff.conversation_id == detail["conversation_id"]]
         if emails:

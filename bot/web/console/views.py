@@ -322,7 +322,7 @@ def conversation(handoff_id: int) -> Any:
     url = _url()
     messages = read_models.conversation_messages(url, detail["conversation_id"])
     order = read_models.order_summary(url, detail["context"]["verified_order"])
-    emails = read_models.verified_emails(detail)
+    emails = read_models.verified_emails(detail, order)
     state = read_models.panel_state(url, handoff_id)
     return render_template(
         "console/conversation.html",
@@ -338,7 +338,7 @@ def conversation(handoff_id: int) -> Any:
             **state,
         },
         order=order,
-        verified_email=next(iter(emails), None),
+        verified_emails=sorted(emails),
         history=read_models.customer_history(url, detail, emails),
         languages=LANGUAGES,
     )

@@ -1,117 +1,104 @@
-/* Queue page: refreshes from /agent/queue.json every 2.5 s and claims with one click. */
+/* Queue page: renders the rows from the embedded JSON, and again from queue.json after every push. */
 (function () {
   "use strict";
-  var REFRESH_MS = 2500;
   var VM = window.VMAgent;
-  var base = "/agent/";
-  var timer = null;
+  var R = window.VMRender;
+  var root = document.getElementById("queue");
+  var base = root.dataset.base;
+  var state = VM.pageState();
+  var filter = document.getElementById("label-filter");
+  var selected = -1;
 
-  function cell(row, className, text) {
-    var td = VM.el("td", className, text);
-    row.appendChild(td);
-    return td;
-  }
+  var LISTS = [
+    ["waiting", 6, "Nobody is waiting."],
+    ["mine", 6, "You have no open conversations."],
+    ["tickets", 6, "No open promises."],
+  ];
 
-  function langCell(row, lang) {
-    cell(row).appendChild(VM.el("span", "lang", lang));
-  }
-
-  function postForm(action, label, testid, className) {
-    var form = VM.el("form", "inline" + (className ? " " + className : ""));
-    form.method = "post";
-    form.action = action;
-    form.appendChild(VM.csrfInput());
-    var button = VM.el("button", null, label);
-    button.type = "submit";
-    button.dataset.testid = testid;
-    form.appendChild(button);
-    return form;
-  }
-
-  function emptyRow(columns, text) {
-    var tr = VM.el("tr", "empty");
-    var td = VM.el("td", null, text);
-    td.colSpan = columns;
-    tr.appendChild(td);
-    return tr;
-  }
-
-  function waitingRow(h) {
-    var tr = VM.el("tr");
-    tr.dataset.handoffId = h.id;
-    langCell(tr, h.language);
-    cell(tr, null, (h.reason || "").replace(/_/g, " "));
-    cell(tr, "wait", VM.duration(h.wait_seconds));
-    cell(tr, "preview", h.preview);
-    cell(tr).appendChild(postForm(base + "handoffs/" + h.id + "/claim", "Claim", "claim", "claim-form"));
-    return tr;
-  }
-
-  function mineRow(h) {
-    var tr = VM.el("tr");
-    tr.dataset.handoffId = h.id;
-    langCell(tr, h.language);
-    cell(tr, null, (h.reason || "").replace(/_/g, " "));
-    cell(tr, "wait", VM.duration(h.wait_seconds));
-    var preview = cell(tr, "preview");
-    if (h.awaiting_reply) {
-      preview.appendChild(VM.el("span", "badge", "awaiting reply"));
-      preview.appendChild(document.createTextNode(" "));
+  function summary(data) {
+    var node = document.getElementById("online-summary");
+    var online = (data.team || []).filter(function (a) { return a.presence === "online"; });
+    node.replaceChildren();
+    if (!online.length) {
+      node.append(VM.el("strong", "warn", "Nobody is online: new customers are offered an email reply."));
+    } else {
+      node.append("Online: " + online.map(function (a) { return a.name; }).join(", ") + ".");
+      if (data.expected_wait_minutes) node.append(" A new customer would wait about " + data.expected_wait_minutes + " min.");
     }
-    preview.appendChild(document.createTextNode(h.preview || ""));
-    var link = VM.el("a", "button", "Open");
-    link.href = base + "handoffs/" + h.id;
-    cell(tr).appendChild(link);
-    return tr;
+    if (!data.within_hours) node.append(" Outside chat hours.");
   }
 
-  function ticketRow(t) {
-    var tr = VM.el("tr", t.overdue ? "overdue" : "");
-    tr.dataset.handoffId = t.id;
-    langCell(tr, t.language);
-    cell(tr, null, t.contact_email || "—");
-    cell(tr, null, t.promise);
-    var due = cell(tr);
-    due.appendChild(VM.timeNode(t.promise_due_at));
-    if (t.overdue) {
-      due.appendChild(document.createTextNode(" "));
-      due.appendChild(VM.el("span", "badge badge-danger", "overdue"));
-    }
-    var link = VM.el("a", null, t.preview || "(open)");
-    link.href = base + "handoffs/" + t.id;
-    cell(tr, "preview").appendChild(link);
-    cell(tr).appendChild(
-      postForm(base + "tickets/" + t.id + "/promise-kept", "Mark promise kept", "promise-kept"));
-    return tr;
-  }
-
-  function fill(id, rows, render, columns, emptyText) {
-    var body = document.getElementById(id);
-    if (!body) return;
-    var nodes = rows.length ? rows.map(render) : [emptyRow(columns, emptyText)];
-    body.replaceChildren.apply(body, nodes);
-    var count = document.getElementById(id + "-count");
-    if (count) count.textContent = String(rows.length);
+  function labelOptions(labels) {
+    var current = filter.value;
+    var options = [VM.el("option", null, "all")];
+    options[0].value = "";
+    (labels || []).forEach(function (l) {
+      var o = VM.el("option", null, l);
+      o.value = l;
+      options.push(o);
+    });
+    filter.replaceChildren.apply(filter, options);
+    filter.value = (labels || []).indexOf(current) >= 0 ? current : "";
   }
 
   function render(data) {
-    fill("waiting", data.waiting || [], waitingRow, 5, "Nobody is waiting.");
-    fill("mine", data.mine || [], mineRow, 5, "You have no open conversations.");
-    fill("tickets", data.tickets || [], ticketRow, 6, "No open promises.");
+    state = data;
+    var wanted = filter.value;
+    LISTS.forEach(function (spec) {
+      var id = spec[0];
+      var rows = (data[id] || []).filter(function (h) { return !wanted || (h.labels || []).indexOf(wanted) >= 0; });
+      var body = document.getElementById(id);
+      var nodes = rows.length ? rows.map(function (h) { return R.queueRow(id, h, base); }) : [R.emptyRow(spec[1], spec[2])];
+      body.replaceChildren.apply(body, nodes);
+      document.getElementById(id + "-count").textContent = String(rows.length);
+    });
+    summary(data);
     var waiting = (data.waiting || []).length;
-    document.title = (waiting ? "(" + waiting + ") " : "") + "Queue · VoltMart agent console";
+    window.VMLive.baseTitle((waiting ? waiting + " waiting · " : "") + "Queue · VoltMart agent console");
+    select(Math.min(selected, rows().length - 1));
   }
 
-  async function refresh() {
+  var timer = null;
+  function refresh() {
     clearTimeout(timer);
-    try {
-      var result = await VM.request("GET", base + "queue.json");
-      if (result.ok) render(result.data);
-      timer = setTimeout(refresh, REFRESH_MS);
-    } catch (err) {
-      timer = setTimeout(refresh, REFRESH_MS * 2);
-    }
+    timer = setTimeout(async function () {
+      try {
+        var result = await VM.request("GET", root.dataset.queueUrl);
+        if (result.ok) { labelOptions(result.data.labels); render(result.data); }
+      } catch (err) { /* the next push retries */ }
+    }, 100);
   }
+
+  // Waiting times tick locally between pushes.
+  setInterval(function () {
+    ["waiting", "mine"].forEach(function (id) {
+      (state[id] || []).forEach(function (h) { h.wait_seconds += 1; });
+      document.querySelectorAll("#" + id + " tr[data-handoff-id] .duration").forEach(function (node, n) {
+        var row = (state[id] || []).filter(function (h) { return !filter.value || (h.labels || []).indexOf(filter.value) >= 0; })[n];
+        if (row) node.textContent = VM.duration(row.wait_seconds);
+      });
+    });
+  }, 1000);
+
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll("#queue tr[data-handoff-id]")); }
+  function select(n) {
+    var all = rows();
+    all.forEach(function (r) { r.classList.remove("selected"); });
+    selected = n;
+    if (n >= 0 && all[n]) { all[n].classList.add("selected"); all[n].scrollIntoView({ block: "nearest" }); }
+  }
+
+  window.VMLive.key("j", function () { select(Math.min(selected + 1, rows().length - 1)); });
+  window.VMLive.key("k", function () { select(Math.max(selected - 1, 0)); });
+  window.VMLive.key("Enter", function () {
+    var row = rows()[selected];
+    if (row) window.location.assign(base + "handoffs/" + row.dataset.handoffId);
+  });
+  window.VMLive.key("c", function () {
+    var row = rows()[selected];
+    var form = row && row.querySelector(".claim-form");
+    if (form) form.requestSubmit();
+  });
 
   document.addEventListener("submit", async function (event) {
     var form = event.target;
@@ -121,10 +108,7 @@
     if (button) button.disabled = true;
     try {
       var result = await VM.request("POST", form.getAttribute("action"));
-      if (result.ok) {
-        window.location.assign(result.data.url);
-        return;
-      }
+      if (result.ok) { window.location.assign(result.data.url); return; }
       VM.flash(result.data.error || "Could not claim this conversation.", "error");
       refresh();
     } catch (err) {
@@ -133,10 +117,12 @@
     if (button) button.disabled = false;
   });
 
-  document.addEventListener("DOMContentLoaded", function () {
-    var root = document.getElementById("queue");
-    if (!root) return;
-    base = root.dataset.queueUrl.replace(/queue\.json$/, "");
-    timer = setTimeout(refresh, REFRESH_MS);
-  });
+  filter.addEventListener("change", function () { render(state); });
+  window.VMLive.on("queue", refresh);
+  window.VMLive.onConnect(refresh); // anything missed while disconnected
+  function seen() { if (!document.hidden) window.VMLive.clearAttention(); }
+  document.addEventListener("visibilitychange", seen);
+  labelOptions(state.labels);
+  render(state);
+  seen();
 })();
