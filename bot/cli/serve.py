@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from bot.handoff.tickets import UnclaimedSweep
     from bot.shop.mailer import deliver_outbox
 
-    sweep = UnclaimedSweep(services.handoff, services.messages, services.rasa)
+    sweep = UnclaimedSweep(services.handoff, services.messages)
 
     def expire_unclaimed_forever() -> None:
         """Queued handoffs nobody claimed in time become tickets (each gateway sweeps; an

@@ -289,6 +289,17 @@ class HandoffService:
         self._queue_changed(handoff_id, status, labels=labels)
         return labels
 
+    def announce(self, conversation_id: str) -> None:
+        """Tell the consoles about the conversation's latest handoff (e.g. after the bot started one)."""
+        with session_scope(self.url) as session:
+            row = session.execute(
+                select(Handoff.id, Handoff.status, Handoff.agent_id)
+                .where(Handoff.conversation_id == conversation_id)
+                .order_by(Handoff.id.desc())
+            ).first()
+        if row is not None:
+            self._queue_changed(row.id, row.status, agent_id=row.agent_id)
+
     def customer_wrote(self, conversation_id: str) -> None:
         """A customer message reached a person: their consoles can show it wherever they are."""
         with session_scope(self.url) as session:
@@ -342,6 +353,22 @@ class HandoffService:
             self.messages.publish_mode(item.conversation_id, "bot")
             self._queue_changed(item.handoff_id, "ticket", timed_out=True)
         return expired
+
+    def awaiting_contact(self, conversation_id: str) -> bool:
+        """A ticket of this conversation timed out and still waits for the customer's email."""
+        with session_scope(self.url) as session:
+            return (
+                session.scalar(
+                    select(func.count()).where(
+                        Handoff.conversation_id == conversation_id,
+                        Handoff.status == "ticket",
+                        Handoff.timed_out_at.is_not(None),
+                        Handoff.contact_email.is_(None),
+                        Handoff.promise_kept_at.is_(None),
+                    )
+                )
+                or 0
+            ) > 0
 
     def record_email_answer(self, handoff_id: int, agent_id: int, text: str) -> Handoff:
         """The agent answered a ticket by email: the promise is kept (the caller queues the mail)."""

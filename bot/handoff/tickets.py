@@ -20,7 +20,7 @@ from bot.handoff.service import HandoffService, TimedOut
 from bot.messages.log import MessageLog
 from bot.settings import ROOT
 from bot.shop.models import OutboxEmail
-from bot.web.rasa_client import RasaClient, RasaUnavailable, bot_replies
+from bot.shop.security import extract_email
 
 log = logging.getLogger(__name__)
 CONTEXT_MESSAGES = 5  # the customer's last messages quoted in the email
@@ -42,29 +42,35 @@ class UnclaimedSweep:
 
     handoff: HandoffService
     messages: MessageLog
-    rasa: RasaClient
 
     def run_once(self) -> list[TimedOut]:
         expired = self.handoff.expire_unclaimed()
         minutes = int(self.handoff.settings.unclaimed_timeout_minutes)
         for item in expired:
+            # The conversation is the bot's again (the relay resumes Rasa on the next message);
+            # an email address typed before that is taken by take_contact_email.
             if item.contact_email:
                 notice = text("timed_out_known_email", item.language, minutes=minutes, email=item.contact_email)
             else:
                 notice = text("timed_out_ask_email", item.language, minutes=minutes)
             self.messages.record(item.conversation_id, "system", notice)
-            if item.contact_email:
-                continue  # the next message goes to the bot, which the relay resumes
-            try:
-                # The bot's own email form collects the address (and action_leave_contact stores it).
-                replies = self.rasa.resume_and_run(item.conversation_id, "handoff_contact_form")
-                self.messages.mark_rasa_resumed(item.conversation_id)
-                for reply in bot_replies(replies):
-                    self.messages.record(item.conversation_id, "bot", reply["text"], buttons=reply["buttons"])
-            except RasaUnavailable as exc:
-                log.warning("handoff %s timed out; the bot could not ask for an email: %s", item.handoff_id, exc)
             log.info("handoff %s was not claimed in time and became a ticket", item.handoff_id)
         return expired
+
+
+def take_contact_email(
+    handoff: HandoffService, messages: MessageLog, conversation_id: str, customer_text: str, language: str
+) -> bool:
+    """After a timeout we asked for an email: an address in the customer's message goes on the ticket.
+
+    Returns True when it did (the caller then does not send the message to the bot).
+    """
+    email = extract_email(customer_text)
+    if email is None or not handoff.awaiting_contact(conversation_id):
+        return False
+    handoff.leave_contact(conversation_id, email)
+    messages.record(conversation_id, "system", text("contact_saved", language, email=email))
+    return True
 
 
 def _customer_context(url: str, conversation_id: str) -> list[str]:

@@ -10,7 +10,6 @@ from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.composition import Services
-from bot.messages.bus import AGENTS_ROOM
 from bot.messages.relay import Relay
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,8 @@ def create_app(services: Services) -> Flask:
 
     def mode_changed(conversation_id: str, mode: str) -> None:
         services.messages.publish_mode(conversation_id, mode)
-        services.messages.bus.publish("queue", {"conversation_id": conversation_id}, AGENTS_ROOM)
+        # The action server publishes too when it has Redis; consoles drop the duplicate.
+        services.handoff.announce(conversation_id)
 
     app.extensions["relay"] = Relay(
         services.messages,

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+from bot.handoff.tickets import take_contact_email
+from bot.shop.security import extract_email
 from bot.web.rasa_client import RasaUnavailable
 
 if TYPE_CHECKING:
@@ -116,6 +118,13 @@ def chat() -> Any:
         return _error("too many messages; please wait a moment", 429)
 
     log_ = _services().messages
+    handoff = _services().handoff
+    if extract_email(text) and handoff.awaiting_contact(session_id):  # the email we asked for after a timeout
+        message, created = log_.record(session_id, "customer", text.strip(), client_id=client_id)
+        if created:
+            take_contact_email(handoff, log_, session_id, text, _services().messages.language(session_id))
+        message.pop("relay")
+        return jsonify({"messages": log_.after(session_id, message["id"] - 1), "mode": log_.mode(session_id)})
     message, created = log_.record(
         session_id, "customer", text.strip(), client_id=client_id, meta={"client_ip": address}, for_bot=True
     )

@@ -35,7 +35,14 @@ def test_settings_file(directory: Path, **handoff: object) -> Path:
 
 
 class Stack:
-    def __init__(self, workdir: Path, *, production: bool = False, extra_env: dict | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        production: bool = False,
+        extra_env: dict | None = None,
+        handoff_settings: dict | None = None,
+    ) -> None:
         if not MODEL.exists():
             raise RuntimeError("no trained model at models/current.tar.gz: run `make train`")
         self.workdir = workdir
@@ -50,7 +57,7 @@ class Stack:
             PYTHONPATH=str(ROOT),
             SANIC_HOST="127.0.0.1",
             BOT_VAR_DIR=str(workdir / "var"),
-            BOT_SETTINGS=str(test_settings_file(workdir)),
+            BOT_SETTINGS=str(test_settings_file(workdir, **(handoff_settings or {}))),
             KB_INDEX_DIR=str(ROOT / ".cache" / "kb"),
             RASA_URL=f"http://127.0.0.1:{self.rasa_port}",
             ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_port}",

@@ -92,26 +92,25 @@
     if (current) select.value = current;
   }
 
-  var panelTimer = null;
+  var pendingPanel = null;
+  /** Re-read /state and re-render every panel; calls close together share one request. */
   function refreshPanel() {
-    clearTimeout(panelTimer);
-    return new Promise(function (resolve) {
-      panelTimer = setTimeout(async function () {
-        try {
-          var result = await VM.request("GET", base + "handoffs/" + handoffId + "/state");
-          if (result.ok) {
-            var wasMine = mine();
-            handoff = result.data.handoff;
-            state.notes = result.data.notes;
-            renderState();
-            if (wasMine && handoff.status === "assigned" && !mine()) {
-              alertBox("This conversation is now with " + (handoff.agent_name || "another agent") + ".", "info");
-            }
-          }
-        } catch (err) { /* next push retries */ }
-        resolve();
-      }, 50);
+    if (pendingPanel) return pendingPanel;
+    pendingPanel = VM.sleep(50).then(async function () {
+      pendingPanel = null;
+      try {
+        var result = await VM.request("GET", base + "handoffs/" + handoffId + "/state");
+        if (!result.ok) return;
+        var wasMine = mine();
+        handoff = result.data.handoff;
+        state.notes = result.data.notes;
+        renderState();
+        if (wasMine && handoff.status === "assigned" && !mine()) {
+          alertBox("This conversation is now with " + (handoff.agent_name || "another agent") + ".", "info");
+        }
+      } catch (err) { /* the next push retries */ }
     });
+    return pendingPanel;
   }
 
   function alertBox(text, kind) {

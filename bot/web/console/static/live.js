@@ -65,9 +65,18 @@
     } catch (err) { /* no audio device: the title count still shows */ }
   }
 
-  function attention(title, body, url) {
-    sessionStorage.setItem(COUNT_KEY, String(count() + 1));
-    showCount();
+  var recent = {}; // "handoff:status" -> time: the gateway and the action server may both announce one change
+
+  function attention(key, title, body, url) {
+    var now = Date.now();
+    if (recent[key] && now - recent[key] < 15000) return;
+    recent[key] = now;
+    // Looking at the queue already: a sound, but nothing to count.
+    var looking = document.body.dataset.page === "queue" && !document.hidden;
+    if (!looking) {
+      sessionStorage.setItem(COUNT_KEY, String(count() + 1));
+      showCount();
+    }
     beep();
     if ("Notification" in window && Notification.permission === "granted" && !document.hasFocus()) {
       var note = new Notification(title, { body: body || "", tag: url || title });
@@ -78,13 +87,17 @@
   function clearAttention() { sessionStorage.setItem(COUNT_KEY, "0"); showCount(); }
 
   on("queue", function (event) {
-    var url = event.handoff_id ? "/agent/handoffs/" + event.handoff_id : null;
-    if (event.status === "queued") {
-      attention(event.transfer ? "A conversation is back in the queue" : "A customer is waiting", "Open the queue to claim it.", url);
+    if (!event.handoff_id) return;
+    var url = "/agent/handoffs/" + event.handoff_id;
+    var key = event.handoff_id + ":" + event.status;
+    if (event.customer_message) {
+      if (event.agent_id === me && (viewing !== event.handoff_id || document.hidden)) {
+        attention(key + ":" + Date.now(), "New customer message", "In conversation #" + event.handoff_id, url);
+      }
+    } else if (event.status === "queued" && !event.labels) {
+      attention(key, event.transfer ? "A conversation is back in the queue" : "A customer is waiting", "Open the queue to claim it.", url);
     } else if (event.status === "assigned" && event.transfer && event.agent_id === me) {
-      attention("A conversation was transferred to you", "Open it to read the note.", url);
-    } else if (event.customer_message && event.agent_id === me && (viewing !== event.handoff_id || document.hidden)) {
-      attention("New customer message", "In conversation #" + event.handoff_id, url);
+      attention(key + ":" + me, "A conversation was transferred to you", "Open it to read the note.", url);
     }
   });
 
