@@ -3,10 +3,14 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 ENV := source scripts/env.sh &&
 
-.PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean bench-stack
+.PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test js-test browser bench-kb bench-nlu clean bench-stack bench-load
+.PHONY: run-prod nginx bench-load-prod bench-faults db-upgrade db-revision db-check
 
 run:  ## install what is missing, train if data changed, start everything
 	@bash scripts/run.sh
+
+run-prod:  ## the production topology: nginx, 2 gateways, 2 Rasa, 2 action servers, PostgreSQL, Redis
+	@bash scripts/run_prod.sh
 
 install:
 	@bash scripts/bootstrap.sh
@@ -20,6 +24,12 @@ seed: install
 browser:  ## Debian's chromium for the browser tests (no browser download)
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+js-test:  ## the widget's headless client, in Node's built-in test runner
+	@node --test tests/js/
+
+nginx:  ## Debian's nginx for the production topology (make run-prod, stack tests)
+	@bash scripts/install_nginx.sh
+
 lint: install
 	@$(ENV) .venv/bin/ruff check bot actions tests bench
 
@@ -29,14 +39,14 @@ kb-check: install
 validate: install
 	@$(ENV) .venv/bin/rasa data validate --quiet
 
-pytest: install browser train
+pytest: install browser nginx train
 	@$(ENV) .venv/bin/pytest -q
 
 rasa-test: train
 	@$(ENV) .venv/bin/rasa test core --stories tests/test_stories.yml --model models/current.tar.gz \
 		--fail-on-prediction-errors --out results/core --quiet
 
-test: install lint kb-check validate pytest rasa-test  ## everything CI checks
+test: install lint js-test kb-check validate pytest rasa-test  ## everything CI checks
 	@echo "make test: all checks passed"
 
 bench-kb: install
@@ -45,8 +55,27 @@ bench-kb: install
 bench-stack: train
 	@$(ENV) $(PY) -m bench.stack
 
+bench-load: train  ## 500 open widgets + 50 chatting customers + an agent, embedded stack
+	@$(ENV) $(PY) -m bench.load --saturate
+
+bench-load-prod: train nginx  ## the same load through nginx on the production topology
+	@$(ENV) $(PY) -m bench.load --prod --saturate
+
+bench-faults: train nginx  ## kill -9 each process kind under load on the production topology
+	@$(ENV) $(PY) -m bench.faults
+
 bench-nlu: train
 	@$(ENV) $(PY) -m bench.nlu
+
+db-upgrade: install  ## migrate DATABASE_URL (default var/app.db) to the newest schema
+	@$(ENV) $(PY) -m bot db upgrade
+
+db-revision: install  ## after a model change: make db-revision m="add x to y", then review the file
+	@test -n "$(m)" || (echo 'usage: make db-revision m="what changed"' >&2; exit 2)
+	@$(ENV) $(PY) -m bot db revision -m "$(m)"
+
+db-check: install  ## fail if a model changed without a revision
+	@$(ENV) $(PY) -m bot db check
 
 reset-db:  ## drop the local SQLite databases (demo data is seeded again by make run)
 	rm -f var/app.db var/app.db-wal var/app.db-shm var/rasa_tracker.db

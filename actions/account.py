@@ -32,6 +32,6 @@ class ActionRequestPasswordReset(Action):
             dispatcher.utter_message(response="utter_password_reset_rate_limited")
         else:
             dispatcher.utter_message(response="utter_password_reset_sent")
-            deliver_outbox(composition.database_url(), composition.services().settings.smtp)
+            deliver_outbox(composition.database_url(), composition.services().settings.smtp, composition.secret())
         # Forget the address: a reset request is not a verified identity.
         return [SlotSet("email", None)]

@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from bot.kb.schema import FALLBACK_LANGUAGE, LANGUAGES
-from bot.shop.security import redact
+from bot.shop.security import redact, redact_with_flag, was_redacted
 
 MISUNDERSTOOD = {"nlu_fallback"}
 
@@ -37,17 +37,19 @@ def handoff_context(tracker: Tracker, reason: str) -> dict[str, Any]:
         kind = event.get("event")
         if kind == "user":
             parse = event.get("parse_data") or {}
+            text, removed_here = redact_with_flag(event.get("text") or "")
             transcript.append(
                 {
                     "sender": "customer",
-                    "text": redact(event.get("text") or ""),
+                    "text": text,
+                    "redacted": removed_here or was_redacted(text),
                     "at": event.get("timestamp"),
                     "intent_ranking": [
                         {"name": r.get("name"), "confidence": round(float(r.get("confidence") or 0), 4)}
                         for r in (parse.get("intent_ranking") or [])[:5]
                     ],
                     "entities": [
-                        {"entity": e.get("entity"), "value": e.get("value")}
+                        {"entity": e.get("entity"), "value": redact(str(e.get("value")))}
                         for e in parse.get("entities") or []
                         if e.get("entity") != "email"
                     ],
@@ -58,9 +60,9 @@ def handoff_context(tracker: Tracker, reason: str) -> dict[str, Any]:
             text = event.get("text") or custom.get("text") or ""
             transcript.append({"sender": "bot", "text": text, "at": event.get("timestamp")})
     slots = {
-        name: value
+        name: redact(value) if isinstance(value, str) else value
         for name, value in tracker.current_slot_values().items()
-        if value not in (None, [], "") and name not in {"requested_slot"}
+        if value not in (None, [], "") and name not in {"requested_slot", "session_started_metadata"}
     }
     return {
         "reason": reason,

@@ -9,7 +9,7 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, FollowupA
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import handoff_context, language
-from actions.verification import EmailForm
+from actions.verification import EmailForm, client_address
 from bot import composition
 
 INTENT_REASONS = {"request_human": "customer_request", "complaint": "angry_customer"}
@@ -30,15 +30,18 @@ class ActionHandoff(Action):
         reason = handoff_reason(tracker)
         if reason == "angry_customer":
             dispatcher.utter_message(response="utter_angry_apology")
-        start = composition.handoff_service().start(
-            tracker.sender_id, reason, language(tracker), handoff_context(tracker, reason)
-        )
         events: list[EventType] = [
             ActiveLoop(None),
             SlotSet("requested_slot", None),
             SlotSet("handoff_reason", None),
             SlotSet("offered_human", False),
         ]
+        service = composition.handoff_service()
+        already_open = service.active_handoff(tracker.sender_id) is not None
+        if not already_open and not composition.handoff_limiter().allow(tracker.sender_id, client_address(tracker)):
+            dispatcher.utter_message(response="utter_handoff_rate_limited")
+            return events
+        start = service.start(tracker.sender_id, reason, language(tracker), handoff_context(tracker, reason))
         if start.online:
             dispatcher.utter_message(
                 response="utter_handoff", position=start.position, wait_minutes=start.wait_minutes

@@ -5,24 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import language
 from actions.locale import format_date, status_label
-from actions.verification import VerifiedOrderForm
-from bot import composition
+from actions.verification import VerifiedOrderForm, lockout, tell_locked, verify
 
-FORM_SLOTS = ("order_number", "email", "verification_failures")
-
-
-def give_up_and_hand_off(dispatcher: CollectingDispatcher) -> list[EventType]:
-    dispatcher.utter_message(response="utter_verification_failed_offer_human")
-    return [
-        SlotSet("verification_failures", 0),
-        SlotSet("handoff_reason", "verification_failed"),
-        FollowupAction("action_handoff"),
-    ]
+FORM_SLOTS = ("order_number", "email")
 
 
 def item_list(items: tuple) -> str:
@@ -41,11 +31,15 @@ class ActionOrderStatus(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if VerifiedOrderForm.gave_up(tracker):
-            return give_up_and_hand_off(dispatcher)
-        number, email = tracker.get_slot("order_number"), tracker.get_slot("email")
-        order = composition.shop_store().find_verified_order(number or "", email or "")
-        if order is None:  # slots were edited outside the form: never answer unverified
+        locked = lockout(tracker)
+        if locked is not None:
+            return tell_locked(dispatcher, locked)
+        # Checked again (and counted if wrong): slots may have been set outside the form.
+        result = verify(tracker, tracker.get_slot("order_number") or "", tracker.get_slot("email") or "")
+        order = result.order
+        if result.lockout is not None:
+            return tell_locked(dispatcher, result.lockout)
+        if order is None:
             dispatcher.utter_message(response="utter_verification_failed")
             return [SlotSet("order_number", None), SlotSet("email", None)]
         lang = language(tracker)

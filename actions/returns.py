@@ -11,18 +11,20 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import language
 from actions.locale import all_items_words, format_date
-from actions.orders import give_up_and_hand_off, item_list
-from actions.verification import VerifiedOrderForm
+from actions.orders import item_list
+from actions.verification import VerifiedOrderForm, lockout, tell_locked
 from bot import composition
 from bot.shop.policy import Eligibility, returnable
+from bot.shop.security import redact
 from bot.shop.store import OrderView
 
 RETURN_SLOTS = ("order_number", "email", "return_items", "return_reason")
 
 
 def verified_order(tracker: Tracker) -> OrderView | None:
+    """The order the form verified; slots set any other way (e.g. by entities) never count."""
     number, email = tracker.get_slot("order_number"), tracker.get_slot("email")
-    if not number or not email:
+    if not number or not email or tracker.get_slot("verified_order") != number:
         return None
     return composition.shop_store().find_verified_order(number, email)
 
@@ -51,7 +53,7 @@ class ValidateReturnForm(VerifiedOrderForm):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[str]:
-        if self.gave_up(tracker):
+        if lockout(tracker):
             return []
         if tracker.get_slot("verified_order") and tracker.get_slot("email"):
             order = verified_order(tracker)
@@ -85,7 +87,7 @@ class ValidateReturnForm(VerifiedOrderForm):
     def validate_return_reason(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        reason = str(value or "").strip()
+        reason = redact(str(value or "")).strip()  # it goes into the RMA and the handoff context
         return {"return_reason": reason[:1000] if reason else None}
 
 
@@ -117,8 +119,9 @@ class ActionSubmitReturn(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        if VerifiedOrderForm.gave_up(tracker):
-            return give_up_and_hand_off(dispatcher)
+        locked = lockout(tracker)
+        if locked is not None:
+            return [*tell_locked(dispatcher, locked), *(SlotSet(slot, None) for slot in RETURN_SLOTS)]
         order = verified_order(tracker)
         reset = [SlotSet(slot, None) for slot in RETURN_SLOTS]
         if order is None:

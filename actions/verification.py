@@ -2,6 +2,8 @@
 
 An order is shown only when its number and the email on it both match; a
 mismatch never says which of the two was wrong, or whether the order exists.
+Failed checks are counted in the database (bot.shop.verification), never in
+slots, so nothing the customer says resets them.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import composition
-from bot.settings import get_settings
 from bot.shop.security import extract_order_number, normalise_email
+from bot.shop.verification import Lockout, Requester, VerificationResult
 
 
 def checked_email(value: Any, dispatcher: CollectingDispatcher) -> str | None:
@@ -37,19 +40,48 @@ class EmailForm(FormValidationAction, ABC):
         return {"email": checked_email(value, dispatcher)}
 
 
+def client_address(tracker: Tracker) -> str | None:
+    """The address the gateway saw, sent as message metadata; absent when Rasa is talked to directly."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    value = metadata.get("client_ip") if isinstance(metadata, dict) else None
+    return value[:64] if isinstance(value, str) and value else None
+
+
+def requester(tracker: Tracker) -> Requester:
+    return Requester(tracker.sender_id, client_address(tracker))
+
+
+def lockout(tracker: Tracker) -> Lockout | None:
+    """Whether this conversation, client, order number or email may not verify an order now."""
+    return composition.verification_guard().lockout(
+        requester(tracker), tracker.get_slot("order_number"), tracker.get_slot("email")
+    )
+
+
+def verify(tracker: Tracker, order_number: str, email: str) -> VerificationResult:
+    """Check a number + email pair; every mismatch is counted, whichever was given first."""
+    result = composition.verification_guard().verify(requester(tracker), order_number, email)
+    if result.order is not None:
+        composition.handoff_service().link_customer(tracker.sender_id, normalise_email(email) or email)
+    return result
+
+
+def tell_locked(dispatcher: CollectingDispatcher, locked: Lockout) -> list[EventType]:
+    """Say plainly why no order is shown, when to retry, and offer a person instead."""
+    dispatcher.utter_message(response="utter_verification_locked", minutes=locked.retry_after_minutes)
+    return [
+        SlotSet("order_number", None),
+        SlotSet("email", None),
+        SlotSet("handoff_reason", "verification_failed"),
+        SlotSet("offered_human", True),
+    ]
+
+
 class VerifiedOrderForm(FormValidationAction, ABC):
-    """Validates order_number and email, then checks them together against the store."""
+    """Validates order_number and email, then checks them together, once per turn, against the store."""
 
     @abstractmethod
     def name(self) -> str: ...
-
-    @staticmethod
-    def failures(tracker: Tracker) -> int:
-        return int(tracker.get_slot("verification_failures") or 0)
-
-    @staticmethod
-    def gave_up(tracker: Tracker) -> bool:
-        return VerifiedOrderForm.failures(tracker) >= get_settings().handoff.max_verification_failures
 
     async def required_slots(
         self,
@@ -58,8 +90,8 @@ class VerifiedOrderForm(FormValidationAction, ABC):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> list[str]:
-        # Giving up ends the form; the submit action then offers a person.
-        return [] if self.gave_up(tracker) else domain_slots
+        # A lockout ends the form; the submit action says why and offers a person.
+        return [] if lockout(tracker) else domain_slots
 
     def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -73,17 +105,20 @@ class VerifiedOrderForm(FormValidationAction, ABC):
     def validate_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        email = checked_email(value, dispatcher)
-        if email is None:
-            return {"email": None}
-        number = tracker.get_slot("order_number")
-        if not number:
-            return {"email": email}
-        order = composition.shop_store().find_verified_order(number, email)
-        if order is not None:
-            composition.handoff_service().link_customer(tracker.sender_id, email)
-            return {"email": email, "verified_order": order.number, "verification_failures": 0}
-        failures = self.failures(tracker) + 1
-        if failures < get_settings().handoff.max_verification_failures:
-            dispatcher.utter_message(response="utter_verification_failed")
-        return {"email": None, "order_number": None, "verification_failures": failures}
+        return {"email": checked_email(value, dispatcher)}
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        changed = {e["name"] for e in events if e.get("event") == "slot"}
+        number, email = tracker.get_slot("order_number"), tracker.get_slot("email")
+        if not ({"order_number", "email"} & changed) or not number or not email:
+            return events
+        result = verify(tracker, number, email)
+        if result.order is not None:
+            return [*events, SlotSet("verified_order", result.order.number)]
+        if result.lockout is not None:
+            return events  # slots kept: required_slots sees the lockout and ends the form
+        dispatcher.utter_message(response="utter_verification_failed")
+        return [*events, SlotSet("email", None), SlotSet("order_number", None)]

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.db import init_db
+from bot.handoff.limits import HandoffLimiter
 from bot.handoff.service import HandoffService
 from bot.kb.factory import knowledge_base_from
 from bot.kb.service import KnowledgeBase
 from bot.messages.bus import MessageBus, NullBus, redis_emitter_bus
 from bot.messages.log import MessageLog
+from bot.privacy import PrivacyService, RasaTrackerStore
 from bot.routing import Router
 from bot.secret import app_secret
 from bot.settings import Settings, load_settings
 from bot.shop.store import ShopStore, SqlShopStore
+from bot.shop.verification import VerificationGuard
 from bot.web.rasa_client import RasaClient
 from bot.web.ratelimit import RateLimits
 
@@ -35,6 +39,9 @@ class Services:
     shop: ShopStore
     rasa: RasaClient
     limits: RateLimits
+    verification: VerificationGuard
+    handoff_limits: HandoffLimiter
+    privacy: PrivacyService
     _kb: KnowledgeBase | None = field(default=None, repr=False)
     _router: Router | None = field(default=None, repr=False)
     _kb_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -74,20 +81,34 @@ def build_services(settings: Settings, bus: MessageBus | None = None) -> Service
         redis_url = settings.realtime.redis_url
         bus = redis_emitter_bus(redis_url) if redis_url else NullBus()
     messages = MessageLog(url, bus)
+    shop = SqlShopStore(
+        url,
+        secret,
+        resets_per_email_per_hour=limits.password_resets_per_email_per_hour,
+        resets_per_session_per_hour=limits.password_resets_per_session_per_hour,
+    )
     return Services(
         settings=settings,
         secret=secret,
         database_url=url,
         messages=messages,
         handoff=HandoffService(url, settings.handoff, messages),
-        shop=SqlShopStore(
-            url,
-            secret,
-            resets_per_email_per_hour=limits.password_resets_per_email_per_hour,
-            resets_per_session_per_hour=limits.password_resets_per_session_per_hour,
-        ),
+        shop=shop,
         rasa=RasaClient(settings.rasa_urls, token=settings.rasa_token or None),
         limits=RateLimits.from_settings(settings),
+        verification=VerificationGuard(url, secret, shop, settings.verification),
+        handoff_limits=HandoffLimiter(
+            url,
+            secret,
+            per_client=limits.handoffs_per_client_per_hour,
+            per_session=limits.handoffs_per_session_per_hour,
+        ),
+        privacy=PrivacyService(
+            url,
+            RasaTrackerStore(settings.tracker_store_url),
+            settings.privacy,
+            verification_window=timedelta(minutes=settings.verification.window_minutes),
+        ),
     )
 
 
@@ -138,3 +159,15 @@ def handoff_service() -> HandoffService:
 
 def message_log() -> MessageLog:
     return services().messages
+
+
+def verification_guard() -> VerificationGuard:
+    return services().verification
+
+
+def handoff_limiter() -> HandoffLimiter:
+    return services().handoff_limits
+
+
+def privacy_service() -> PrivacyService:
+    return services().privacy

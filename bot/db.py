@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Inspector
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
 Base = declarative_base()
@@ -35,32 +35,51 @@ def get_engine(url: str) -> Engine:
 
 
 def init_db(url: str) -> Engine:
-    """Create the tables of every model module (idempotent)."""
-    import bot.handoff.models
-    import bot.shop.models  # noqa: F401
+    """Migrate the database to the newest schema (Alembic, see bot.migrations), then check it."""
+    from bot.migrations import load_models, upgrade_to_head
 
+    load_models()
     engine = get_engine(url)
-    Base.metadata.create_all(engine)
+    upgrade_to_head(engine)
     check_schema(engine)
     return engine
 
 
 class OutdatedSchema(RuntimeError):
-    """The database was created by an older version (create_all adds tables, not columns)."""
+    """The database's tables do not match the models and no migration can fix that by itself."""
+
+    @classmethod
+    def of(cls, engine: Engine, problems: list[str]) -> OutdatedSchema:
+        return cls(
+            f"database {engine.url.render_as_string(hide_password=True)}: {'; '.join(problems)}; "
+            "it was made by an older version. For the demo database run `make reset-db`; a "
+            "production database needs a hand-written migration (see README, Schema migrations)."
+        )
+
+
+def schema_problems(inspector: Inspector, expected: dict[str, list[str]]) -> list[str]:
+    """What the database lacks of ``expected`` (table -> column names)."""
+    present_tables = set(inspector.get_table_names())
+    problems = []
+    for table, columns in expected.items():
+        if table not in present_tables:
+            problems.append(f"table {table} is missing")
+            continue
+        present = {column["name"] for column in inspector.get_columns(table)}
+        missing = [column for column in columns if column not in present]
+        if missing:
+            problems.append(f"table {table} lacks column(s) {', '.join(missing)}")
+    return problems
 
 
 def check_schema(engine: Engine) -> None:
     """Fail early with a clear message instead of SQL errors in the middle of a chat."""
-    inspector = inspect(engine)
-    for table in Base.metadata.sorted_tables:
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        missing = [column.name for column in table.columns if column.name not in present]
-        if missing:
-            raise OutdatedSchema(
-                f"database {engine.url.render_as_string(hide_password=True)}: table {table.name} lacks "
-                f"column(s) {', '.join(missing)}; it was made by an older version. For the demo "
-                "database run `make reset-db`; a production database needs a migration."
-            )
+    expected = {
+        table.name: [column.name for column in table.columns] for table in Base.metadata.sorted_tables
+    }
+    problems = schema_problems(inspect(engine), expected)
+    if problems:
+        raise OutdatedSchema.of(engine, problems)
 
 
 def insert_ignore(session: Session, table: Any) -> Any:

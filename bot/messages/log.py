@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select, update
@@ -22,6 +23,18 @@ from bot.messages.bus import MessageBus, NullBus, conversation_room
 from bot.shop.security import redact
 
 HISTORY_LIMIT = 200
+
+
+class SessionStatus(StrEnum):
+    ACTIVE = "active"
+    UNKNOWN = "unknown"  # never issued by this gateway
+    EXPIRED = "expired"  # idle for longer than sessions.idle_minutes
+    ENDED = "ended"  # the customer pressed "end chat"
+
+
+def storable(text: str) -> str:
+    """What every database can store: no NUL, no lone surrogates (the API refuses them first)."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def message_dict(message: ChatMessage) -> dict[str, Any]:
@@ -79,6 +92,48 @@ class MessageLog:
         with session_scope(self.url) as session:
             return session.get(Conversation, conversation_id) is not None
 
+    def session_status(self, conversation_id: str, idle_after: timedelta) -> SessionStatus:
+        with session_scope(self.url) as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                return SessionStatus.UNKNOWN
+            if conversation.ended_at is not None:
+                return SessionStatus.ENDED
+            if conversation.last_activity_at < datetime.utcnow() - idle_after:
+                return SessionStatus.EXPIRED
+            return SessionStatus.ACTIVE
+
+    def end_session(self, conversation_id: str) -> bool:
+        """End a chat for good; False when there is no such chat."""
+        with session_scope(self.url) as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                return False
+            conversation.ended_at = conversation.ended_at or datetime.utcnow()
+            return True
+
+    def open_payloads(self, conversation_id: str) -> set[str]:
+        """Button payloads of the bot's latest messages that the customer has not answered yet."""
+        with session_scope(self.url) as session:
+            last_customer = session.scalar(
+                select(func.max(ChatMessage.id)).where(
+                    ChatMessage.conversation_id == conversation_id, ChatMessage.sender == "customer"
+                )
+            )
+            buttons = session.scalars(
+                select(ChatMessage.buttons).where(
+                    ChatMessage.conversation_id == conversation_id,
+                    ChatMessage.sender == "bot",
+                    ChatMessage.id > (last_customer or 0),
+                )
+            )
+            return {
+                str(b["payload"])
+                for row in buttons
+                for b in (row or [])
+                if isinstance(b, dict) and b.get("payload")
+            }
+
     def mode(self, conversation_id: str) -> str:
         with session_scope(self.url) as session:
             conversation = session.get(Conversation, conversation_id)
@@ -119,7 +174,7 @@ class MessageLog:
         ``for_bot`` marks a customer message for delivery to Rasa, unless a person
         has the conversation.
         """
-        text = redact(text)
+        text = storable(redact(text))
         with session_scope(self.url) as session:
             conversation = ensure_conversation(session, conversation_id, language)
             if language:
@@ -228,7 +283,9 @@ class MessageLog:
 
     def delivery_state(self, message_id: int) -> str:
         with session_scope(self.url) as session:
-            return session.scalar(select(ChatMessage.relay_state).where(ChatMessage.id == message_id)) or "none"
+            return (
+                session.scalar(select(ChatMessage.relay_state).where(ChatMessage.id == message_id)) or "none"
+            )
 
     def finish_delivery(self, message_id: int) -> None:
         self._set_relay(message_id, "done", forget_meta=True)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.messages.log import MessageLog
+from bot.messages.payloads import text_for_bot
 from bot.web.rasa_client import RasaClient, RasaUnavailable, bot_replies
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,8 @@ class Relay:
                 continue
             try:
                 self._resume_if_needed(conversation_id)
-                answer = self.rasa.send(
-                    conversation_id, claimed["text"], metadata=_rasa_metadata(claimed["meta"])
-                )
+                text = text_for_bot(claimed["text"], command=bool(claimed["meta"].get("command")))
+                answer = self.rasa.send(conversation_id, text, metadata=_rasa_metadata(claimed["meta"]))
             except RasaUnavailable:
                 self.messages.release_delivery(claimed["id"])
                 self.messages.publish_status(conversation_id, "pending")

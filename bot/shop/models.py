@@ -97,6 +97,18 @@ class PasswordResetRequest(Base):
     accepted = Column(Boolean, nullable=False)
 
 
+class VerificationAttempt(Base):
+    """One failed order check. Every key is an HMAC, so the table reveals no order, email or address."""
+
+    __tablename__ = "verification_attempts"
+    id = Column(Integer, primary_key=True)
+    order_hash = Column(String(64), nullable=True, index=True)
+    email_hash = Column(String(64), nullable=True, index=True)
+    session_hash = Column(String(64), nullable=True, index=True)
+    client_hash = Column(String(64), nullable=True, index=True)
+    created_at = Column(DateTime, default=utcnow, nullable=False, index=True)
+
+
 class OutboxEmail(Base):
     """Mail waiting to be sent; SMTP delivery is optional (see bot.shop.mailer)."""
 
@@ -117,4 +129,5 @@ __all__ = [
     "PasswordResetRequest",
     "PasswordResetToken",
     "ReturnRequest",
+    "VerificationAttempt",
 ]

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db import session_scope
+from bot.shop.mailer import seal
 from bot.shop.models import (
     Customer,
     Order,
@@ -158,10 +159,11 @@ class SqlShopStore:
                     OutboxEmail(
                         to_address=customer.email,
                         subject="Reset your VoltMart password",
-                        body=(
+                        body=seal(
+                            self.secret,
                             f"Hello {customer.name},\n\nUse this link within 30 minutes to set a "
                             f"new password (it works once):\n{RESET_URL}{token}\n\n"
-                            "If you did not ask for this, ignore this email."
+                            "If you did not ask for this, ignore this email.",
                         ),
                     )
                 )

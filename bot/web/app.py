@@ -5,19 +5,51 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import timedelta
+from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, jsonify, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.composition import Services
 from bot.messages.relay import Relay
 
 log = logging.getLogger(__name__)
+# Complete: nothing may load from, post to, frame or re-base onto another origin.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+        "frame-src 'none'",
+        "worker-src 'none'",
+        "manifest-src 'self'",
+    ]
+)
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Nesting too deep for the parser is bad input (a 400), not a crash (a 500)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def create_app(services: Services) -> Flask:
     settings = services.settings
     app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.json = StrictJSONProvider(app)
     app.config.update(
         SECRET_KEY=services.secret,
         SESSION_COOKIE_HTTPONLY=True,
@@ -71,15 +103,20 @@ def create_app(services: Services) -> Flask:
             response.headers.add("Vary", "Origin")
         return response
 
+    @app.errorhandler(HTTPException)
+    def api_http_error(error: HTTPException) -> Any:
+        """The customer API answers in JSON with a plain message, whatever the error."""
+        if not request.path.startswith("/api/"):
+            return error
+        return jsonify({"error": (error.description or error.name).split(". ")[0].rstrip(".")}), error.code
+
     @app.after_request
     def security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; connect-src 'self'; frame-ancestors 'self'",
-        )
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         response.headers["X-Served-By"] = settings.realtime.node_name
         return response
 

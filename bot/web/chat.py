@@ -14,11 +14,13 @@ import logging
 import math
 import re
 import time
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, current_app, jsonify, request
 
 from bot.handoff.tickets import take_contact_email
+from bot.messages.log import SessionStatus
 from bot.shop.security import extract_email
 from bot.web.rasa_client import RasaUnavailable
 
@@ -63,14 +65,50 @@ def _session_id(value: Any) -> str | None:
     return value if isinstance(value, str) and SESSION_ID.match(value) else None
 
 
+SESSION_REFUSED = {
+    SessionStatus.UNKNOWN: ("unknown session; start a new one with POST /api/session", 404),
+    SessionStatus.EXPIRED: (
+        "this chat ended after a long pause; start a new one with POST /api/session",
+        410,
+    ),
+    SessionStatus.ENDED: ("this chat was ended; start a new one with POST /api/session", 410),
+}
+
+
 def _known_session(value: Any) -> str:
-    """A session id this gateway issued, or an ApiError."""
+    """A session id this gateway issued, still in use, or an ApiError."""
     session_id = _session_id(value)
     if session_id is None:
         raise ApiError("missing or invalid session_id; get one from POST /api/session")
-    if not _services().messages.session_exists(session_id):
-        raise ApiError("unknown session; start a new one with POST /api/session", 404)
+    status = session_status(_services(), session_id)
+    if status is not SessionStatus.ACTIVE:
+        raise ApiError(*SESSION_REFUSED[status])
     return session_id
+
+
+def session_status(services: Services, session_id: str) -> SessionStatus:
+    idle = timedelta(minutes=services.settings.sessions.idle_minutes)
+    return services.messages.session_status(session_id, idle)
+
+
+def _json_object(shape: str) -> dict[str, Any]:
+    payload = request.get_json(silent=True)  # too deep or not UTF-8: None (see bot.web.app)
+    if not isinstance(payload, dict):
+        raise ApiError(f"send JSON: {{{shape}}}")
+    return payload
+
+
+def _customer_text(value: Any, name: str, max_chars: int) -> str:
+    """Text a customer typed, or an ApiError that says what is wrong with it."""
+    if not isinstance(value, str):
+        raise ApiError(f"{name} must be text")
+    if len(value) > max_chars:
+        raise ApiError(f"the {name} is too long (at most {max_chars} characters)", 413)
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ApiError(f"the {name} contains invalid characters (lone UTF-16 surrogates)")
+    if "\x00" in value:
+        raise ApiError(f"the {name} contains a NUL character")
+    return value.strip()
 
 
 def _finite_number(name: str, default: float, low: float, high: float) -> float:
@@ -97,17 +135,25 @@ def new_session() -> Any:
     return jsonify({"session_id": _services().messages.open_session()})
 
 
+@chat_blueprint.post("/session/end")
+def end_session() -> Any:
+    """End chat: the id is refused from now on, so the next person at this browser starts afresh."""
+    payload = _json_object("session_id")
+    session_id = _session_id(payload.get("session_id"))
+    if session_id is None:
+        raise ApiError("missing or invalid session_id")
+    if not _services().messages.end_session(session_id):
+        raise ApiError(*SESSION_REFUSED[SessionStatus.UNKNOWN])
+    return jsonify({"ended": True})
+
+
 @chat_blueprint.post("/chat")
 def chat() -> Any:
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise ApiError("send JSON: {session_id, text, client_id}")
-    text = payload.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return _error("the message is empty", 400)
+    payload = _json_object("session_id, text, client_id")
     limits = _services().settings.limits
-    if len(text) > limits.max_message_chars:
-        return _error(f"the message is too long (at most {limits.max_message_chars} characters)", 413)
+    text = _customer_text(payload.get("text"), "message", limits.max_message_chars)
+    if not text:
+        return _error("the message is empty", 400)
     client_id = payload.get("client_id")
     if client_id is not None and not (isinstance(client_id, str) and CLIENT_ID.match(client_id)):
         return _error("invalid client_id", 400)
@@ -120,14 +166,15 @@ def chat() -> Any:
     log_ = _services().messages
     handoff = _services().handoff
     if extract_email(text) and handoff.awaiting_contact(session_id):  # the email we asked for after a timeout
-        message, created = log_.record(session_id, "customer", text.strip(), client_id=client_id)
+        message, created = log_.record(session_id, "customer", text, client_id=client_id)
         if created:
-            take_contact_email(handoff, log_, session_id, text, _services().messages.language(session_id))
+            take_contact_email(handoff, log_, session_id, text, log_.language(session_id))
         message.pop("relay")
         return jsonify({"messages": log_.after(session_id, message["id"] - 1), "mode": log_.mode(session_id)})
-    message, created = log_.record(
-        session_id, "customer", text.strip(), client_id=client_id, meta={"client_ip": address}, for_bot=True
-    )
+    meta: dict[str, Any] = {"client_ip": address}
+    if text in log_.open_payloads(session_id):  # a button the bot offered and still waits on
+        meta["command"] = True  # anything else the relay escapes (bot.messages.payloads)
+    message, created = log_.record(session_id, "customer", text, client_id=client_id, meta=meta, for_bot=True)
     relay_state = message.pop("relay")
     if not created and relay_state in ("done", "none"):  # a retry of an answered message
         return jsonify({"messages": log_.after(session_id, message["id"] - 1), "mode": log_.mode(session_id)})
@@ -163,15 +210,13 @@ def messages() -> Any:
 @chat_blueprint.post("/feedback")
 def feedback() -> Any:
     """The optional comment (and rating) after a conversation with an agent ends."""
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise ApiError("send JSON: {session_id, rating, comment}")
+    payload = _json_object("session_id, rating, comment")
     session_id = _known_session(payload.get("session_id"))
     rating, comment = payload.get("rating"), payload.get("comment")
     if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
         return _error("rating must be a whole number from 1 to 5", 400)
-    if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
-        return _error("comment must be text of at most 2000 characters", 400)
+    if comment is not None:
+        comment = _customer_text(comment, "comment", 2000)
     if not _services().handoff.record_csat(session_id, rating, comment):
         return _error("there is no finished conversation with a person to rate", 404)
     return jsonify({"ok": True})

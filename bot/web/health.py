@@ -1,11 +1,18 @@
-"""GET /health: the state of Rasa, the action server, the database and the FAQ."""
+"""GET /health: the state of Rasa, the action server, the database and the FAQ.
+
+The details (versions, dialect, model file, FAQ errors) are for operators: they
+are shown to loopback callers and to those who send the X-Health-Token header.
+Anyone else learns only "ok" or "down", enough for a load balancer.
+"""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from typing import Any
 
 import requests
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import text
 
 from bot.db import get_engine
@@ -31,6 +38,16 @@ def _action_server(url: str) -> dict[str, Any]:
         return {"status": "down", "error": type(exc).__name__}
 
 
+def _may_see_details(token: str) -> bool:
+    sent = request.headers.get("X-Health-Token", "")
+    if token and sent and hmac.compare_digest(sent.encode(), token.encode()):
+        return True
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
 @health_blueprint.get("/health")
 def health() -> Any:
     settings = current_app.extensions["settings"]
@@ -45,4 +62,7 @@ def health() -> Any:
     core_up = all(parts[name]["status"] == "ok" for name in ("rasa", "action_server", "database"))
     overall = "ok" if all(p["status"] == "ok" for p in parts.values()) else "degraded"
     # A content error degrades but keeps serving; only a dead core process fails the check.
-    return jsonify({"status": overall, **parts}), 200 if core_up else 503
+    status = 200 if core_up else 503
+    if not _may_see_details(settings.health_token):
+        return jsonify({"status": "ok" if core_up else "down"}), status
+    return jsonify({"status": overall, **parts}), status

@@ -23,7 +23,8 @@ from flask_socketio import SocketIO, emit, join_room, leave_room
 from bot.composition import Services
 from bot.handoff import agents
 from bot.messages.bus import AGENTS_ROOM, SocketIOBus, conversation_room
-from bot.web.chat import SESSION_ID
+from bot.messages.log import SessionStatus
+from bot.web.chat import SESSION_ID, session_status
 from bot.web.console import auth, read_models
 
 log = logging.getLogger(__name__)
@@ -80,8 +81,8 @@ def create_socketio(app: Flask, services: Services) -> SocketIO:
         session_id = auth.get("session_id")
         if not (isinstance(session_id, str) and SESSION_ID.match(session_id)):
             raise ConnectionRefusedError("unknown session")
-        if not messages.session_exists(session_id):
-            raise ConnectionRefusedError("unknown session")
+        if session_status(services, session_id) is not SessionStatus.ACTIVE:
+            raise ConnectionRefusedError("unknown, expired or ended session")
         session["customer_session"] = session_id
         join_room(conversation_room(session_id))
         # Joined first, then read: a message stored in between arrives twice, never not at all.

@@ -22,8 +22,7 @@ from bot.handoff.models import Agent, Handoff
 from bot.handoff.service import HandoffService
 from bot.messages.log import MessageLog
 from bot.settings import HandoffSettings
-from bot.web.chat import bot_messages_to_store
-from bot.web.rasa_client import RasaClient
+from tests.support.console import AgentConsole
 from tests.support.stack import ROOT, Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
@@ -99,28 +98,40 @@ def handoff_service(stack: Stack) -> HandoffService:
     return HandoffService(database_url(stack), HandoffSettings(hours="always"), MessageLog(database_url(stack)))
 
 
-def set_agent_presence(stack: Stack, username: str, online: bool) -> SimpleNamespace:
+AGENT_PASSWORD = "correct horse battery staple"
+
+
+def set_agent_presence(
+    stack: Stack, username: str, online: bool, display_name: str = "Jana Nováková"
+) -> SimpleNamespace:
     url = database_url(stack)
-    agents.upsert_agent(url, username, "correct horse battery staple", "Jana Nováková")
+    agents.upsert_agent(url, username, AGENT_PASSWORD, display_name)
     with session_scope(url) as db:
         agent = db.execute(select(Agent).where(Agent.username == username)).scalar_one()
         agent.last_seen_at = datetime.now(UTC).replace(tzinfo=None) if online else None
         agent.presence = "online" if online else "offline"
-        return SimpleNamespace(id=agent.id, display_name=agent.display_name)
+        return SimpleNamespace(id=agent.id, display_name=agent.display_name, username=username)
 
 
-def hand_over_to_agent(page: Page, stack: Stack, username: str) -> tuple[SimpleNamespace, int]:
-    """Ask for a person while an agent is online; the agent claims the conversation."""
-    agent = set_agent_presence(stack, username, online=True)
+def queued_handoff(page: Page, stack: Stack) -> int:
+    handoff = handoff_service(stack).active_handoff(session_of(page))
+    assert handoff is not None and handoff.status == "queued", "no queued handoff after asking for a person"
+    return handoff.id
+
+
+def hand_over_to_agent(
+    page: Page, stack: Stack, username: str, display_name: str = "Jana Nováková"
+) -> tuple[AgentConsole, int]:
+    """Ask for a person while an agent is online; the agent claims it in the console (over HTTP)."""
+    set_agent_presence(stack, username, online=True, display_name=display_name)
     try:
         say(page, "I want to talk to a person")
     finally:
-        set_agent_presence(stack, username, online=False)  # other tests expect nobody online
-    service = handoff_service(stack)
-    handoff = service.active_handoff(session_of(page))
-    assert handoff is not None and handoff.status == "queued", "no queued handoff after asking for a person"
-    service.claim(handoff.id, agent.id)
-    return agent, handoff.id
+        set_agent_presence(stack, username, online=False, display_name=display_name)  # others expect nobody
+    handoff_id = queued_handoff(page, stack)
+    console = AgentConsole(stack.url, username, AGENT_PASSWORD)
+    console.claim(handoff_id)
+    return console, handoff_id
 
 
 # --- tests -----------------------------------------------------------------------
@@ -133,7 +144,7 @@ def test_history_survives_reload_without_duplicates(new_page: Callable[..., Page
 
     say(page, "hello")
     expect(page.locator(f'{MESSAGE}[data-sender="bot"]').first).to_contain_text("VoltMart assistant")
-    time.sleep(1.5)  # let the long-poll deliver the same messages again: they must be deduplicated
+    time.sleep(1.5)  # the connection's backlog repeats messages the widget has: shown once
     before = message_ids(page)
     texts = page.locator(MESSAGE).all_inner_texts()
     assert "pending" not in before and len(before) == len(set(before)) >= 2
@@ -182,12 +193,14 @@ def test_untrusted_text_stays_inert(new_page: Callable[..., Page], stack: Stack)
     assert page.evaluate("() => typeof window.__xss") == "undefined"
     assert page.locator(f"{PANEL} img, {PANEL} script").count() == 0
 
-    # A stored agent message with hostile Markdown arrives through the long-poll.
+    # An agent with a hostile name sends hostile Markdown; it is pushed to the widget.
     hostile = (
         "**Hi** [click](javascript:window.__xss=1) [again](JaVaScRiPt:alert(1)) "
         '<img src=x onerror="window.__xss=1">\n- [safe](https://voltmart.example/returns)'
     )
-    handoff_service(stack).messages.record(session_of(page), "agent", hostile, agent_name="<b>Mallory</b>")
+    console, handoff_id = hand_over_to_agent(page, stack, "widget-xss-agent", display_name="<b>Mallory</b>")
+    console.reply(handoff_id, hostile)
+    console.resolve(handoff_id)
     agent_message = page.locator(f'{MESSAGE}[data-sender="agent"]').last
     agent_message.wait_for(timeout=40_000)
     expect(agent_message).to_contain_text("<b>Mallory</b>")
@@ -281,13 +294,11 @@ def test_keyboard_only(new_page: Callable[..., Page]) -> None:
 def test_agent_messages_badge_and_feedback(new_page: Callable[..., Page], stack: Stack) -> None:
     page = new_page("/demo")
     open_panel(page)
-    agent, handoff_id = hand_over_to_agent(page, stack, "widget-test-agent")
-    service = handoff_service(stack)
-    session = session_of(page)
+    console, handoff_id = hand_over_to_agent(page, stack, "widget-test-agent")
 
     page.keyboard.press("Escape")  # closed panel: a new agent message shows the unread badge
     expect(page.locator(BADGE)).to_be_hidden()
-    service.agent_reply(handoff_id, agent, "Hi, I'm **Jana**. Let me look at that for you.")
+    console.reply(handoff_id, "Hi, I'm **Jana**. Let me look at that for you.")
     expect(page.locator(BADGE)).to_be_visible(timeout=40_000)
     expect(page.locator(BADGE)).to_have_text("1")
     expect(page.locator(LAUNCHER)).to_have_attribute("aria-label", re.compile("1 new message"))
@@ -304,11 +315,8 @@ def test_agent_messages_badge_and_feedback(new_page: Callable[..., Page], stack:
     agent_colour = message.locator(".vm-avatar").evaluate("n => getComputedStyle(n).backgroundColor")
     assert bot_colour != agent_colour
 
-    # The agent resolves; the bot asks for a rating (what the agent console does on resolve).
-    service.resolve(handoff_id, agent.id)
-    rasa = RasaClient(f"http://127.0.0.1:{stack.rasa_port}", token=stack.env["RASA_TOKEN"])
-    for reply in bot_messages_to_store(rasa.resume_and_run(session, "action_ask_rating")):
-        service.messages.record(session, "bot", reply["text"], buttons=reply["buttons"])
+    # The agent resolves in the console; the bot asks for a rating.
+    assert console.resolve(handoff_id)["rating_prompt"] is True
     ratings = page.locator(f'{MESSAGE}[data-sender="bot"]').last.locator(QUICK_REPLY)
     expect(ratings).to_have_count(5, timeout=40_000)
     expect(page.locator(FEEDBACK)).to_be_hidden()
@@ -421,18 +429,17 @@ def test_screenshots(new_page: Callable[..., Page], browser: Browser, stack: Sta
     open_panel(page)
     say(page, "hello")
     say(page, "what's the weather")
-    agent = set_agent_presence(stack, "widget-demo-agent", online=True)
+    set_agent_presence(stack, "widget-demo-agent", online=True)
     try:
         page.locator(QUICK_REPLY, has_text="Talk to a person").last.click()
         page.locator(ANSWER).nth(2).wait_for(timeout=REPLY_TIMEOUT)
         expect(page.locator(CUSTOMER).last).to_have_attribute("data-id", re.compile(r"^\d+$"))
     finally:
         set_agent_presence(stack, "widget-demo-agent", online=False)
-    service = handoff_service(stack)
-    handoff = service.active_handoff(session_of(page))
-    assert handoff is not None
-    service.claim(handoff.id, agent.id)
-    service.agent_reply(handoff.id, agent, "Hi, I'm Jana from the VoltMart team. How can I help you today?")
+    handoff_id = queued_handoff(page, stack)
+    console = AgentConsole(stack.url, "widget-demo-agent", AGENT_PASSWORD)
+    console.claim(handoff_id)
+    console.reply(handoff_id, "Hi, I'm Jana from the VoltMart team. How can I help you today?")
     expect(page.locator(f'{MESSAGE}[data-sender="agent"]')).to_have_count(1, timeout=40_000)
     page.fill(INPUT, "My headphones arrived with a broken case")  # a draft in the composer
     page.locator(INPUT).blur()
@@ -467,7 +474,222 @@ def test_screenshots(new_page: Callable[..., Page], browser: Browser, stack: Sta
         shoot(phone, "mobile-dark")
     finally:
         mobile.close()
-        service.resolve(handoff.id, agent.id)
+        console.resolve(handoff_id)
 
     for name in ("desktop-light", "desktop-dark", "mobile-light", "mobile-dark"):
         assert (SHOTS / f"widget-{name}.png").stat().st_size > 10_000
+
+
+def test_returning_visitor_with_closed_panel_makes_no_requests(
+    new_page: Callable[..., Page], stack: Stack
+) -> None:
+    page = new_page("/demo")
+    open_panel(page)
+    say(page, "hello")
+    page.keyboard.press("Escape")  # closed, in bot mode: nothing can arrive that isn't an answer
+
+    requests: list[str] = []
+    sockets: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    page.reload()
+    page.locator(LAUNCHER).wait_for()
+    page.evaluate("() => window.VoltMartWidget.ready")
+    loaded = len(requests)
+    page.wait_for_timeout(4000)
+    gateway = [url for url in requests if "/api/" in url or "/socket.io" in url or "socket.io.min.js" in url]
+    assert gateway == [], gateway
+    assert sockets == []
+    assert requests[loaded:] == [], "requests after the widget was mounted"
+    expect(page.locator(PANEL)).to_be_hidden()
+
+    # Opening the panel loads the history and connects for pushed messages.
+    page.click(LAUNCHER)
+    expect(page.locator(CUSTOMER)).to_have_count(1)
+    expect(page.locator(CUSTOMER).first).to_have_text("hello")
+    page.wait_for_function("() => window.VoltMartWidget.connection.transport === 'socket'", timeout=15_000)
+    assert any("/api/messages" in url for url in requests)
+    deadline = time.monotonic() + 10
+    while not sockets and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert any("/socket.io/" in url and "transport=websocket" in url for url in sockets), sockets  # upgraded
+
+
+def test_refused_message_is_not_retried_and_later_ones_go_out(new_page: Callable[..., Page], stack: Stack) -> None:
+    page = new_page("/demo")
+    open_panel(page)
+    say(page, "hello")
+    poisoned: list[str] = []
+    held: list[Route] = []
+
+    def gateway(route: Route) -> None:
+        body = route.request.post_data_json
+        if body["text"] == "poison":
+            poisoned.append(body["client_id"])
+            held.append(route)  # answered below, once the next message waits behind it
+        else:
+            route.continue_()
+
+    page.route("**/api/chat", gateway)
+    page.fill(INPUT, "poison")
+    page.keyboard.press("Enter")
+    page.fill(INPUT, "where is my order")
+    page.keyboard.press("Enter")
+    expect(page.locator(CUSTOMER)).to_have_count(3)
+    page.wait_for_function("() => JSON.parse(localStorage.getItem('voltmart-widget:outbox') || '[]').length === 2")
+    assert len(held) == 1
+    answers = page.locator(ANSWER).count()
+    held[0].fulfill(status=422, json={"error": "this message can't be processed"})
+
+    page.locator(ANSWER).nth(answers).wait_for(timeout=REPLY_TIMEOUT)
+    alert = page.locator(f"{PANEL} [role='alert']")
+    expect(alert).to_contain_text("couldn't be sent")
+    expect(page.locator(INPUT)).to_have_value("poison")  # given back to edit
+    expect(page.locator(CUSTOMER)).to_have_count(2)
+    expect(page.locator(CUSTOMER).last).to_have_text("where is my order")
+    expect(page.locator(CUSTOMER).last).to_have_attribute("data-id", re.compile(r"^\d+$"))
+    page.wait_for_timeout(5000)
+    assert len(poisoned) == 1, poisoned
+    outbox = page.evaluate("() => localStorage.getItem('voltmart-widget:outbox')")
+    assert outbox is None, outbox
+    stored = handoff_service(stack).messages.after(session_of(page))
+    assert [m["text"] for m in stored if m["sender"] == "customer"] == ["hello", "where is my order"]
+
+    page.reload()  # nothing comes back from storage
+    open_panel(page)
+    expect(page.locator(CUSTOMER)).to_have_count(2)
+    page.wait_for_timeout(1500)
+    assert len(poisoned) == 1, poisoned
+
+
+def test_end_chat_forgets_the_conversation(new_page: Callable[..., Page], stack: Stack) -> None:
+    page = new_page("/demo")
+    open_panel(page)
+    end = page.locator('[data-testid="vm-end-chat"]')
+    expect(end).to_be_hidden()  # nothing to end yet
+    say(page, "hello")
+    session = session_of(page)
+    ended: list[dict] = []
+    page.on(
+        "request",
+        lambda request: ended.append(request.post_data_json) if request.url.endswith("/api/session/end") else None,
+    )
+
+    end.click()
+    dialog = page.locator('[data-testid="vm-end-dialog"]')
+    expect(dialog).to_be_visible()
+    expect(page.locator('[data-testid="vm-end-confirm"]')).to_be_focused()
+    page.keyboard.press("Escape")  # changed my mind: the chat stays
+    expect(dialog).to_be_hidden()
+    expect(page.locator(PANEL)).to_be_visible()
+    expect(end).to_be_focused()
+    expect(page.locator(CUSTOMER)).to_have_count(1)
+
+    end.click()
+    page.locator('[data-testid="vm-end-confirm"]').click()
+    expect(page.locator(MESSAGE)).to_have_count(0)
+    expect(page.locator(PANEL)).to_contain_text("Chat ended")
+    expect(page.locator(INPUT)).to_be_focused()
+    page.wait_for_function("() => window.VoltMartWidget.sessionId === null")
+    assert ended == [{"session_id": session}]
+    stored = page.evaluate(
+        "() => Object.keys(localStorage).filter(k => k.startsWith('voltmart-widget:') && k !== 'voltmart-widget:seen')"
+    )
+    assert stored == [], stored
+
+    page.reload()
+    open_panel(page)
+    expect(page.locator(MESSAGE)).to_have_count(0)
+    say(page, "hello")
+    assert session_of(page) != session
+
+
+def test_blocked_push_falls_back_to_polling(new_page: Callable[..., Page], stack: Stack) -> None:
+    # A proxy that blocks WebSocket: Socket.IO stays on its own HTTP long-polling.
+    page = new_page("/demo")
+    page.route_web_socket(re.compile(r".*/socket\.io/.*"), lambda socket: socket.close())
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    open_panel(page)
+    console, handoff_id = hand_over_to_agent(page, stack, "widget-proxy-agent")
+    console.reply(handoff_id, "Still here, through the proxy.")
+    expect(page.locator(f'{MESSAGE}[data-sender="agent"]').last).to_contain_text("through the proxy", timeout=40_000)
+    assert page.evaluate("() => window.VoltMartWidget.connection.transport") == "socket"
+    assert any("/socket.io/" in url and "transport=polling" in url for url in requests)
+    assert not any("/api/messages" in url and "wait=" in url for url in requests)
+    console.resolve(handoff_id)
+
+    # A proxy that blocks Socket.IO altogether: the widget long-polls GET /api/messages.
+    page = new_page("/demo")
+    page.route(re.compile(r".*/socket\.io/.*"), lambda route: route.abort())
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    open_panel(page)
+    console, handoff_id = hand_over_to_agent(page, stack, "widget-proxy-agent")
+    page.wait_for_function("() => window.VoltMartWidget.connection.transport === 'polling'", timeout=20_000)
+    console.reply(handoff_id, "Still here, by long-polling.")
+    expect(page.locator(f'{MESSAGE}[data-sender="agent"]').last).to_contain_text("by long-polling", timeout=40_000)
+    assert any("/api/messages" in url and "wait=25" in url for url in requests)
+    ids = message_ids(page)
+    assert "pending" not in ids and len(ids) == len(set(ids))
+    console.resolve(handoff_id)
+
+
+def test_typing_both_ways(new_page: Callable[..., Page], stack: Stack) -> None:
+    page = new_page("/demo")
+    open_panel(page)
+    console, handoff_id = hand_over_to_agent(page, stack, "widget-typing-agent")
+    live = console.watch(handoff_id)
+    try:
+        indicator = page.locator('[data-testid="vm-typing"]')
+        live.typing(True)
+        expect(indicator).to_be_visible()
+        expect(indicator).to_contain_text("Jana Nováková is typing…")
+        live.typing(False)
+        expect(indicator).to_be_hidden()
+
+        # The customer types in handoff mode: the agent hears it once per burst, then that it stopped.
+        page.locator(INPUT).press_sequentially("Is it in stock", delay=60)
+        live.wait_for(lambda event, data: event == "typing" and data == {"sender": "customer", "typing": True})
+        live.wait_for(lambda event, data: event == "typing" and data == {"sender": "customer", "typing": False})
+        started = [data for event, data in live.events if event == "typing" and data["typing"]]
+        assert len(started) == 1, live.events
+
+        live.typing(True)  # an agent message ends the indicator even without "stopped typing"
+        expect(indicator).to_be_visible()
+        console.reply(handoff_id, "Yes, it is.")
+        expect(page.locator(f'{MESSAGE}[data-sender="agent"]').last).to_have_text(re.compile("Yes, it is."))
+        expect(indicator).to_be_hidden()
+    finally:
+        live.close()
+        console.resolve(handoff_id)
+
+
+def test_assistant_reconnecting_is_shown_and_the_answer_is_pushed(new_page: Callable[..., Page], stack: Stack) -> None:
+    page = new_page("/demo")
+    open_panel(page)
+    say(page, "hello")
+    notice = page.locator(f"{PANEL} .vm-notice")
+    stack.kill("rasa")  # supervisord restarts it; meanwhile the gateway keeps the message
+    try:
+        page.fill(INPUT, "How long does delivery take?")
+        page.keyboard.press("Enter")
+        expect(notice).to_contain_text("The assistant is reconnecting", timeout=30_000)
+        expect(page.locator(CUSTOMER).last).to_have_attribute("data-id", re.compile(r"^\d+$"))
+        assert page.evaluate("() => localStorage.getItem('voltmart-widget:outbox')") is None  # accepted (202)
+
+        # Closed panel: the pending answer alone keeps the connection open, and it arrives.
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(1000)
+        assert page.evaluate("() => window.VoltMartWidget.connection.transport") == "socket"
+        expect(page.locator(BADGE)).to_be_visible(timeout=240_000)
+        page.wait_for_function("() => window.VoltMartWidget.connection.transport === 'none'", timeout=10_000)
+    finally:
+        stack.wait_healthy(240)
+    page.click(LAUNCHER)
+    expect(page.locator(f'{MESSAGE}[data-sender="bot"]').last).to_contain_text("business day")
+    expect(notice).to_be_hidden()
+    expect(page.locator(CUSTOMER)).to_have_count(2)
+    stored = handoff_service(stack).messages.after(session_of(page))
+    assert [m["text"] for m in stored if m["sender"] == "customer"] == ["hello", "How long does delivery take?"]
+    assert len([m for m in stored if m["sender"] == "bot" and "business day" in m["text"]]) == 1

@@ -24,11 +24,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_settings_file(directory: Path, **handoff: object) -> Path:
+# Every request of a test run comes from 127.0.0.1, so limits per client address would make
+# unrelated tests depend on each other. tests/test_security.py runs a stack of its own with
+# the real limits of settings.yml.
+SHARED_ADDRESS_LIMITS = {
+    "limits": {"handoffs_per_client_per_hour": 10_000},
+    "verification": {"max_failures_per_client": 10_000},
+}
+
+
+def test_settings_file(directory: Path, overrides: dict | None = None, **handoff: object) -> Path:
     """settings.yml with agents always within hours (tests must not depend on the clock)."""
     settings = yaml.safe_load((ROOT / "settings.yml").read_text())
     settings["handoff"]["hours"] = "always"
     settings["handoff"].update(handoff)
+    for section, values in (overrides or {}).items():
+        settings.setdefault(section, {}).update(values)
     path = directory / "settings.yml"
     path.write_text(yaml.safe_dump(settings))
     return path
@@ -41,6 +52,7 @@ class Stack:
         *,
         production: bool = False,
         extra_env: dict | None = None,
+        real_address_limits: bool = False,
         handoff_settings: dict | None = None,
     ) -> None:
         if not MODEL.exists():
@@ -57,7 +69,11 @@ class Stack:
             PYTHONPATH=str(ROOT),
             SANIC_HOST="127.0.0.1",
             BOT_VAR_DIR=str(workdir / "var"),
-            BOT_SETTINGS=str(test_settings_file(workdir, **(handoff_settings or {}))),
+            BOT_SETTINGS=str(
+                test_settings_file(
+                    workdir, None if real_address_limits else SHARED_ADDRESS_LIMITS, **(handoff_settings or {})
+                )
+            ),
             KB_INDEX_DIR=str(ROOT / ".cache" / "kb"),
             RASA_URL=f"http://127.0.0.1:{self.rasa_port}",
             ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_port}",

@@ -31,7 +31,7 @@ def tracker(
     sender: str = "session-under-test-0000000001",
     entities: list | None = None,
 ) -> Tracker:
-    base = {"language": "en", "verification_failures": 0.0}
+    base = {"language": "en"}
     message = {
         "text": text,
         "intent": {"name": intent, "confidence": confidence},
@@ -67,48 +67,6 @@ def validate(form, slot: str, value: Any, track: Tracker) -> tuple[dict, list[st
     dispatcher = CollectingDispatcher()
     result = getattr(form, f"validate_{slot}")(value, dispatcher, track, DOMAIN)
     return result, responses(dispatcher)
-
-
-def test_order_status_verified_shows_details(shop: None) -> None:
-    form = ValidateOrderStatusForm()
-    result, said = validate(form, "email", "Anna.Kovacova@example.sk", tracker({"order_number": "482913"}))
-    assert result == {
-        "email": "anna.kovacova@example.sk",
-        "verified_order": "482913",
-        "verification_failures": 0,
-    }
-    assert said == []
-    dispatcher = CollectingDispatcher()
-    events = ActionOrderStatus().run(dispatcher, tracker({"order_number": "482913", **result}), DOMAIN)
-    [message] = dispatcher.messages
-    assert message["response"] == "utter_order_status"
-    assert message["tracking_number"] == "GLS482913SK" and message["status"] == "delivered"
-    assert "Electric kettle" in message["items"]
-    assert slot_events(events)["verified_order"] == "482913"
-
-
-def test_wrong_email_reveals_nothing_and_third_failure_hands_off(shop: None) -> None:
-    form = ValidateOrderStatusForm()
-    failures = 0
-    for attempt in range(3):
-        track = tracker({"order_number": "482913", "verification_failures": failures})
-        result, said = validate(form, "email", "peter.novak@example.com", track)
-        failures = result["verification_failures"]
-        assert result["order_number"] is None and result["email"] is None
-        assert said == (["utter_verification_failed"] if attempt < 2 else [])
-    # Unknown order number: the very same answer as a wrong email.
-    result, said = validate(form, "email", "anna.kovacova@example.sk", tracker({"order_number": "111111"}))
-    assert said == ["utter_verification_failed"] and result["email"] is None
-    gave_up = tracker({"verification_failures": 3})
-    assert (
-        run_async(form.required_slots(["order_number", "email"], CollectingDispatcher(), gave_up, DOMAIN))
-        == []
-    )
-    dispatcher = CollectingDispatcher()
-    events = ActionOrderStatus().run(dispatcher, gave_up, DOMAIN)
-    assert responses(dispatcher) == ["utter_verification_failed_offer_human"]
-    assert {"event": "followup", "name": "action_handoff", "timestamp": None} in events
-    assert slot_events(events)["handoff_reason"] == "verification_failed"
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,7 @@ def test_message_is_kept_when_rasa_is_down(client) -> None:
         ({"session_id": "short", "text": "hi"}, 400, "session_id"),
         ({"text": "hi"}, 400, "session_id"),
         ({"session_id": "x" * 30, "text": ""}, 400, "empty"),
-        ({"session_id": "x" * 30, "text": 42}, 400, "empty"),
+        ({"session_id": "x" * 30, "text": 42}, 400, "must be text"),
         ({"session_id": "x" * 30, "text": "y" * 2001}, 413, "too long"),
         ({"session_id": "x" * 30, "text": "hi", "client_id": "bad id!"}, 400, "client_id"),
     ],

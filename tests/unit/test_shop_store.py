@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db import init_db, session_scope
+from bot.shop.mailer import unseal
 from bot.shop.models import Order, OutboxEmail, PasswordResetToken, ReturnRequest
 from bot.shop.policy import Eligibility
 from bot.shop.security import normalise_email, redact, token_hash
@@ -84,7 +85,8 @@ def test_password_reset_gives_nothing_away(store: SqlShopStore) -> None:
         tokens = session.execute(select(PasswordResetToken)).scalars().all()
         assert [m.to_address for m in mails] == ["peter.novak@example.com"]
         [token_row] = tokens
-        raw = re.search(r"token=([\w-]+)", mails[0].body).group(1)
+        assert "token=" not in mails[0].body  # stored sealed
+        raw = re.search(r"token=([\w-]+)", unseal(store.secret, mails[0].body)).group(1)
         assert token_row.token_hash == token_hash(raw) and raw not in token_row.token_hash
         assert token_row.expires_at <= datetime.utcnow() + timedelta(minutes=31)
     assert store.redeem_reset_token(raw) is True
@@ -99,7 +101,7 @@ def test_expired_token_is_refused(store: SqlShopStore) -> None:
         session.execute(select(PasswordResetToken)).scalar_one().expires_at = datetime.utcnow() - timedelta(
             seconds=1
         )
-    raw = re.search(r"token=([\w-]+)", mail.body).group(1)
+    raw = re.search(r"token=([\w-]+)", unseal(store.secret, mail.body)).group(1)
     assert store.redeem_reset_token(raw) is False
 
 
@@ -148,7 +150,7 @@ def test_outbox_is_sent_over_smtp_only_when_configured(store: SqlShopStore) -> N
     from bot.shop.mailer import deliver_outbox
 
     store.request_password_reset("peter.novak@example.com", "mail-session")
-    assert deliver_outbox(store.url, None) == 0  # not configured: the mail waits in the outbox
+    assert deliver_outbox(store.url, None, store.secret) == 0  # not configured: the mail waits in the outbox
 
     received: list[tuple[str, list[str], bytes]] = []
 
@@ -161,14 +163,31 @@ def test_outbox_is_sent_over_smtp_only_when_configured(store: SqlShopStore) -> N
     loop = threading.Thread(target=asyncore.loop, kwargs={"timeout": 0.1, "count": 100}, daemon=True)
     loop.start()
     try:
-        sent = deliver_outbox(store.url, SmtpSettings(host="127.0.0.1", port=port, starttls=False))
+        sent = deliver_outbox(
+            store.url, SmtpSettings(host="127.0.0.1", port=port, starttls=False), store.secret
+        )
     finally:
         server.close()
         loop.join(timeout=15)
     assert sent == 1
-    assert received[0][1] == ["peter.novak@example.com"] and b"reset" in received[0][2].lower()
+    assert received[0][1] == ["peter.novak@example.com"] and b"reset?token=" in received[0][2].lower()
     with session_scope(store.url) as session:
-        assert session.execute(select(OutboxEmail)).scalar_one().sent_at is not None
+        mail = session.execute(select(OutboxEmail)).scalar_one()
+        assert mail.sent_at is not None
+        assert mail.body == ""  # sent: the token is forgotten
+
+
+def test_unsent_mail_is_forgotten_once_its_link_has_expired(store: SqlShopStore) -> None:
+    from bot.shop.mailer import forget_unsent
+    from bot.shop.store import RESET_TOKEN_TTL
+
+    store.request_password_reset("peter.novak@example.com", "slow-mail")
+    assert forget_unsent(store.url, RESET_TOKEN_TTL) == 0  # still usable: kept
+    with session_scope(store.url) as session:
+        session.execute(select(OutboxEmail)).scalar_one().created_at -= RESET_TOKEN_TTL
+    assert forget_unsent(store.url, RESET_TOKEN_TTL) == 1
+    with session_scope(store.url) as session:
+        assert session.execute(select(OutboxEmail)).scalar_one().body == ""
 
 
 def test_outdated_schema_is_reported_clearly(tmp_path) -> None:

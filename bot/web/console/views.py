@@ -147,12 +147,13 @@ def _queue_state() -> dict[str, Any]:
 
 
 def _deliver_mail_soon() -> None:
-    """Send the outbox in the background (a greenlet under gevent); failures stay queued."""
-    url, smtp = _url(), _settings().smtp
+    """Send the outbox now, in the background (a greenlet under gevent); the worker's
+    outbox-delivery job retries what fails."""
+    url, smtp, secret = _url(), _settings().smtp, current_app.extensions["services"].secret
 
     def send() -> None:
         try:
-            deliver_outbox(url, smtp)
+            deliver_outbox(url, smtp, secret)
         except Exception:
             log.exception("outbox delivery failed")
 
@@ -468,7 +469,8 @@ def email_answer(handoff_id: int) -> Any:
         return _fail(f"the answer is too long (at most {limit} characters)", 413, back)
     _handoff_or_404(handoff_id)
     try:
-        sent = answer_ticket_by_email(_service(), _messages(), handoff_id, g.agent, text)
+        secret = current_app.extensions["services"].secret
+        sent = answer_ticket_by_email(_service(), _messages(), secret, handoff_id, g.agent, text)
     except ClaimConflict as exc:
         return _fail(str(exc), 409, back)
     except LookupError as exc:
