@@ -234,9 +234,17 @@ def test_customer_sees_the_agent_typing(console_stack: Stack, contexts) -> None:
                 f"localStorage.setItem('voltmart-widget:session', JSON.stringify({session_id!r}))"
             )
             widget_page.goto(stack.url + "/")
-            launcher = widget_page.get_by_test_id("vm-launcher")
             if not widget_page.get_by_test_id("vm-input").is_visible():
-                launcher.click()
+                widget_page.get_by_test_id("vm-launcher").click()
+            own = widget_page.locator('[data-testid="vm-message"][data-sender="customer"]', has_text="talk to a person")
+            expect(own).to_be_visible(timeout=PUSH_MS)  # the widget resumed this very conversation
+            widget_page.wait_for_timeout(1000)  # and its live connection is up
+        # The agent sees the customer typing ...
+        customer.emit("typing", {"typing": True})
+        expect(alice.get_by_test_id("customer-typing")).to_be_visible(timeout=PUSH_MS)
+        customer.emit("typing", {"typing": False})
+        expect(alice.get_by_test_id("customer-typing")).to_be_hidden(timeout=PUSH_MS)
+        # ... and the customer sees the agent typing.
         alice.get_by_test_id("agent-reply").press_sequentially("Let me check that", delay=30)
         wait_until(lambda: any(e.get("typing") and e.get("sender") == "agent" for e in seen), 5, "typing")
         assert {"sender": "agent", "name": "Alice Agent", "typing": True} in seen
