@@ -452,6 +452,7 @@ def customer_history(url: str, detail: dict[str, Any], emails: set[str]) -> dict
             .order_by(Handoff.created_at.desc())
             .limit(HISTORY_LIMIT)
         ).all()
+        previews = _last_customer_texts(session, {h.conversation_id for h, _ in rows})
         handoffs = [
             {
                 "id": h.id,
@@ -463,7 +464,7 @@ def customer_history(url: str, detail: dict[str, Any], emails: set[str]) -> dict
                 "csat": h.csat,
                 "agent_name": name,
                 "same_conversation": h.conversation_id == detail["conversation_id"],
-                "preview": _preview(_context_preview(h.context)),
+                "preview": _preview(previews.get(h.conversation_id) or _context_preview(h.context)),
             }
             for h, name in rows
         ]
