@@ -149,6 +149,8 @@ class Settings:
     realtime: RealtimeSettings = field(default_factory=RealtimeSettings)
     smtp: SmtpSettings | None = None
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    # /metrics: with a token, a scraper sends "Authorization: Bearer <token>"; without, only localhost.
+    metrics_token: str = ""
 
 
 def _resolve(root: Path, value: str) -> Path:
@@ -224,6 +226,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         ),
         smtp=_smtp(env),
         console=ConsoleSettings(**raw.get("console", {})),
+        metrics_token=env.get("METRICS_TOKEN", ""),
     )
 
 

@@ -84,13 +84,25 @@ def create_app(services: Services) -> Flask:
     from bot.web import console
     from bot.web.chat import chat_blueprint
     from bot.web.health import health_blueprint
+    from bot.web.metrics import metrics_blueprint
     from bot.web.pages import pages_blueprint
+    from bot.web.reports import reports_blueprint
 
     app.register_blueprint(pages_blueprint)
     app.register_blueprint(chat_blueprint)
     app.register_blueprint(health_blueprint)
+    app.register_blueprint(metrics_blueprint)
     console.register(app, services)
     console.csrf.exempt(chat_blueprint)  # the customer API carries no cookie session; see chat.py
+    app.register_blueprint(reports_blueprint)
+    # Supervisor pages in the console's navigation (see console/base.html).
+    app.config["CONSOLE_NAV"].extend(
+        [
+            {"endpoint": "reports.reports_page", "label": "Reports", "testid": "nav-reports", "role": "supervisor"},
+            {"endpoint": "reports.gaps_page", "label": "Unanswered", "testid": "nav-gaps", "role": "supervisor"},
+            {"endpoint": "reports.team_page", "label": "Team", "testid": "nav-team", "role": "supervisor"},
+        ]
+    )
 
     @app.after_request
     def cors(response: Response) -> Response:

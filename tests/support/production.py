@@ -103,7 +103,11 @@ class ProductionStack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_serving(timeout=timeout)
+        try:
+            self.wait_serving(timeout=timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -132,6 +136,7 @@ class ProductionStack:
         """Seconds until every named program (default: all) and the proxy answer."""
         started = time.monotonic()
         programs = [self.topology.program(n) for n in names] if names else list(self.topology.programs)
+        programs = [p for p in programs if p.port]  # the worker serves nothing
         while True:
             if self.supervisord is not None and self.supervisord.poll() is not None:
                 raise RuntimeError(f"supervisord exited:\n{self.tail('supervisord')}")

@@ -3,7 +3,7 @@
 Queued handoffs from before this revision have no queued_at: the timeout falls back to created_at.
 
 Revision ID: d167d7ab39ba
-Revises: 1d280506feb5
+Revises: cc587f521162
 Create Date: 2026-12-01 20:37:36.631218
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "d167d7ab39ba"
-down_revision = "1d280506feb5"
+down_revision = "cc587f521162"
 branch_labels = None
 depends_on = None
 

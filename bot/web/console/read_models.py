@@ -37,6 +37,11 @@ class AgentView:
     display_name: str
     presence: str = "offline"
     session_generation: int = 0
+    role: str = "agent"
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == "supervisor"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -69,10 +74,15 @@ def agent_view(url: str, agent_id: Any) -> AgentView | None:
         return None
     with session_scope(url) as session:
         agent = session.get(Agent, agent_id)
-        if agent is None:
+        if agent is None or agent.disabled_at is not None:  # disabling ends the agent's sessions too
             return None
         return AgentView(
-            agent.id, agent.username, agent.display_name, agent.presence or "offline", agent.session_generation or 0
+            agent.id,
+            agent.username,
+            agent.display_name,
+            agent.presence or "offline",
+            agent.session_generation or 0,
+            agent.role or "agent",
         )
 
 
@@ -80,7 +90,9 @@ def team(url: str, presence_timeout_seconds: int, now: datetime | None = None) -
     """Every agent with the presence they set; a console gone silent counts as offline."""
     now = now or datetime.now(UTC).replace(tzinfo=None)
     with session_scope(url) as session:
-        rows = session.execute(select(Agent).order_by(Agent.display_name)).scalars().all()
+        rows = session.execute(
+            select(Agent).where(Agent.disabled_at.is_(None)).order_by(Agent.display_name)
+        ).scalars().all()
         return [
             {
                 "id": a.id,
