@@ -169,6 +169,12 @@ def _console_context() -> dict[str, Any]:
     }
 
 
+@console_blueprint.app_template_filter("agent_when")
+def _when(value: Any) -> str:
+    """A server-rendered time (pages that do not localise with common.js): ISO, UTC."""
+    return (read_models.iso(value) or "").replace("T", " ").replace("Z", " UTC") if value else ""
+
+
 @console_blueprint.errorhandler(CSRFError)
 def _csrf_error(error: CSRFError) -> Any:
     message = f"{error.description} Reload the page and try again."
