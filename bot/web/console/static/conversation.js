@@ -178,12 +178,15 @@
     if (!text) return;
     var button = event.target.querySelector("button[type=submit]");
     button.disabled = true;
+    // Cleared at once: the agent may type the next message before this one's answer arrives.
+    replyBox.value = "";
+    sendTyping(false);
     var result = await post(event.target.getAttribute("action"), { text: text }, "The message was not sent.");
     if (result.ok) {
-      replyBox.value = "";
-      sendTyping(false);
       append([result.data.message]);
       refreshPanel();
+    } else if (!replyBox.value.trim()) {
+      replyBox.value = text; // nothing lost: the text is back for another try
     }
     button.disabled = false;
     replyBox.focus();
