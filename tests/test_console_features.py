@@ -93,7 +93,11 @@ def test_a_copied_cookie_stops_working_after_logout(app: Flask, carol: FlaskClie
     copy = app.test_client()
     copy.set_cookie("session", carol.get_cookie("session").value)
     assert copy.get("/agent/queue.json").status_code == 200  # the same session, for now
+    live = app.extensions["socketio"].test_client(app, flask_test_client=copy, auth={"role": "agent"})
+    assert live.is_connected()
     assert carol.post("/agent/logout", data={"csrf_token": token_of(carol)}).status_code == 303
+    live.emit("presence", {})  # the next heartbeat closes the open connection of the revoked session
+    assert not live.is_connected()
     assert copy.get("/agent/queue.json").status_code == 401
     socket = app.extensions["socketio"].test_client(app, flask_test_client=copy, auth={"role": "agent"})
     assert not socket.is_connected()

@@ -18,7 +18,7 @@ import math
 from typing import Any
 
 from flask import Flask, request, session
-from flask_socketio import SocketIO, emit, join_room, leave_room
+from flask_socketio import SocketIO, disconnect, emit, join_room, leave_room
 
 from bot.composition import Services
 from bot.handoff import agents
@@ -113,10 +113,17 @@ def create_socketio(app: Flask, services: Services) -> SocketIO:
 
     @socketio.on("presence")
     def presence(_data: Any = None) -> None:
-        """The console's heartbeat (every 30 s): the presence the agent set still holds."""
+        """The console's heartbeat (every 30 s): the presence the agent set still holds.
+
+        A connection whose session was revoked (logout, password change) or expired
+        since it connected is closed here, so it stops receiving pushes within 30 s.
+        """
         agent = current_agent()
-        if agent is not None:
-            agents.touch(services.database_url, agent.id)
+        if agent is None:
+            if session.get("agent_id") is not None:
+                disconnect()
+            return
+        agents.touch(services.database_url, agent.id)
 
     @socketio.on("typing")
     def typing(data: Any = None) -> None:
