@@ -262,6 +262,15 @@
       return response.ok;
     }
 
+    /** "Was this helpful?" on one FAQ answer; true when the gateway took the vote. */
+    async function sendHelpful(messageId, helpful, comment) {
+      if (!sessionId) return false;
+      const body = { session_id: sessionId, message_id: messageId, helpful };
+      if (comment) body.comment = comment;
+      const response = await api("POST", "/api/faq-feedback", body);
+      return response.ok;
+    }
+
     // --- receiving -------------------------------------------------------------
     function setMode(value) {
       if (!MODES.includes(value) || value === mode) return;
@@ -298,6 +307,7 @@
               .map((button) => ({ title: String(button.title || button.payload), payload: String(button.payload) }))
           : [],
         agent_name: message.agent_name == null ? null : String(message.agent_name),
+        faq_id: typeof message.faq_id === "string" ? message.faq_id : null,
         created_at: message.created_at || null,
         client_id: message.client_id || null,
       };
@@ -831,6 +841,7 @@
       noteTyping,
       endChat,
       sendFeedback,
+      sendHelpful,
       networkChanged,
       get state() {
         return {
