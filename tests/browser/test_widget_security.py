@@ -38,7 +38,7 @@ def test_a_refused_message_is_dropped_with_a_notice_and_blocks_nothing(new_page:
     page.wait_for_timeout(5000)  # long enough for the widget's first retries, if it made any
     assert codes.count(400) == 1, codes
     assert (
-        page.evaluate("() => JSON.parse(localStorage.getItem('voltmart-widget:pending') || '[]').length") == 0
+        page.evaluate("() => JSON.parse(localStorage.getItem('voltmart-widget:outbox') || '[]').length") == 0
     )
     page.fill(INPUT, "")
     say(page, "How long does delivery take?")  # the next message is not stuck behind it
@@ -54,7 +54,8 @@ def test_end_chat_clears_the_chat_and_the_verified_identity(
     say(page, "ivan.petrov@example.ru")
     expect(page.locator(ANSWER).last).to_contain_text("617245")
     ended = session_of(page)
-    page.get_by_test_id("vm-end").click()
+    page.get_by_test_id("vm-end-chat").click()
+    page.get_by_test_id("vm-end-confirm").click()  # "End this chat?" is asked in the panel first
     expect(page.get_by_test_id("vm-info")).to_contain_text("Chat ended")
     expect(page.locator(CUSTOMER)).to_have_count(0)
     expect(page.locator(ANSWER)).to_have_count(0)
