@@ -37,6 +37,7 @@ def test_supervisord_reads_every_program_with_restart_and_its_environment(topolo
         "nginx",
         "rasa-1",
         "rasa-2",
+        "worker",
     ]
     assert all(p.autorestart is RestartUnconditionally and p.killasgroup for p in programs.values())
     gateway = programs["gateway-2"]
