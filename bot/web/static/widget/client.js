@@ -361,8 +361,8 @@
           const query = `session_id=${encodeURIComponent(sessionId)}&after=${after}`;
           const response = await api("GET", `/api/messages?${query}`);
           if (mine !== generation) return;
-          if (response.status === 400 || response.status === 404) {
-            forget("unknown-session");
+          if (response.status === 400 || response.status === 404 || response.status === 410) {
+            forget(response.status === 410 ? "expired-session" : "unknown-session");
             return;
           }
           if (!response.ok) throw new Error(`history: HTTP ${response.status}`);
@@ -474,7 +474,7 @@
           // The gateway forgot the conversation (expired): this message opens a new one.
           entry.newSession = true;
           inflight = null;
-          forget("unknown-session");
+          forget(response.status === 410 ? "expired-session" : "unknown-session");
           return;
         } else {
           outcome = { kind: "refused", status: response.status, error: String(response.data.error || "") };
@@ -705,8 +705,8 @@
             const query = `session_id=${encodeURIComponent(sessionId)}&after=${lastId}&wait=${pollWait}`;
             const response = await api("GET", `/api/messages?${query}`, null, (pollWait + 15) * 1000, controller.signal);
             if (state.stopped) break;
-            if (response.status === 400 || response.status === 404) {
-              forget("unknown-session");
+            if (response.status === 400 || response.status === 404 || response.status === 410) {
+              forget(response.status === 410 ? "expired-session" : "unknown-session");
               break;
             }
             if (!response.ok) throw new Error(`poll: HTTP ${response.status}`);

@@ -844,10 +844,11 @@
       updateTyping();
       updateNotice();
       refresh();
-      if (reason === "ended") {
-        feedbackDone.textContent = t("chatEnded");
+      if (reason === "ended" || reason === "expired-session") {
+        const key = reason === "ended" ? "chatEnded" : "chatExpired";
+        feedbackDone.textContent = t(key);
         feedbackDone.hidden = false;
-        announce(t("chatEnded"));
+        announce(t(key));
       }
     });
 
