@@ -241,7 +241,9 @@ def test_card_numbers_never_reach_rasa_the_return_or_the_handoff(secure_stack: S
     browser.say(session, "I want to return my headphones from order 731640")
     browser.say(session, PETER)
     browser.say(session, "the headphones")
-    answer = browser.say(session, "faulty, the left earcup is silent, card 4111 1111 1111 1111 exp 12/29 cvv 123")
+    answer = browser.say(
+        session, "faulty, the left earcup is silent, card 4111 1111 1111 1111 exp 12/29 cvv 123"
+    )
     assert "RMA-" in answer
     browser.say(session, "I want to talk to a person")
     with app_db(secure_stack) as db:
@@ -315,13 +317,21 @@ def test_logs_carry_no_token_or_session_id_when_rasa_is_unreachable(secure_stack
 @pytest.mark.parametrize(
     ("raw", "words"),
     [
-        ('{"session_id": "%s", "text": "hi \\ud800 there"}', "invalid characters"),
-        ('{"session_id": "%s", "text": "hi \\u0000 there"}', "NUL"),
-        ('{"session_id": "%s", "text": ' + "[" * 5000 + "]" * 5000 + "}", "send JSON"),
-        ('{"session_id": "%s", "text": "x", "client_id": 1180591620717411303424}', "client_id"),
-        ('{"session_id": "%s", "text": ["hi"]}', "must be text"),
-        ('{"session_id": ["%s"], "text": "hi"}', "session_id"),
-        ('["%s"]', "send JSON"),
+        pytest.param(
+            '{"session_id": "%s", "text": "hi \\ud800 there"}', "invalid characters", id="lone surrogate"
+        ),
+        pytest.param('{"session_id": "%s", "text": "hi \\u0000 there"}', "NUL", id="NUL byte"),
+        pytest.param(
+            '{"session_id": "%s", "text": ' + "[" * 5000 + "]" * 5000 + "}", "send JSON", id="deep nesting"
+        ),
+        pytest.param(
+            '{"session_id": "%s", "text": "x", "client_id": 1180591620717411303424}',
+            "client_id",
+            id="huge number",
+        ),
+        pytest.param('{"session_id": "%s", "text": ["hi"]}', "must be text", id="text not a string"),
+        pytest.param('{"session_id": ["%s"], "text": "hi"}', "session_id", id="session_id not a string"),
+        pytest.param('["%s"]', "send JSON", id="not an object"),
     ],
 )
 def test_bad_chat_input_is_a_4xx_with_a_plain_message(secure_stack: Stack, raw: str, words: str) -> None:
