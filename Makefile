@@ -58,6 +58,9 @@ bench-stack: train
 bench-load: train  ## 500 open widgets + 50 chatting customers + an agent, embedded stack
 	@$(ENV) $(PY) -m bench.load --saturate
 
+bench-gaps: install  ## cluster 10,000 collected unanswered messages and print the time
+	@$(ENV) $(PY) -m bench.gaps
+
 bench-load-prod: train nginx  ## the same load through nginx on the production topology
 	@$(ENV) $(PY) -m bench.load --prod --saturate
 

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import language, misunderstandings_in_a_row
 from bot import composition
+from bot.analytics import events as analytics
 from bot.routing import FALLBACK_INTENT
 from bot.settings import get_settings
 
@@ -18,6 +19,30 @@ def render_answer(answer: str, links: tuple) -> str:
     if not links:
         return answer
     return answer + "\n\n" + "\n".join(f"- [{link.title}]({link.url})" for link in links)
+
+
+def record(
+    tracker: Tracker, kind: str, lang: str, text: str, faq_id: str | None, score: float | None
+) -> None:
+    """What the bot did with this message, for the reports and the content team's gap list.
+
+    The unanswered ones keep the message's embedding, which the FAQ search has just
+    computed (a cache hit), so grouping them later needs no model.
+    """
+    vector, model = None, None
+    if kind != analytics.FAQ_ANSWER and text:
+        embedder = composition.knowledge_base().embedder
+        vector, model = embedder.embed_queries([text])[0].astype("float32").tobytes(), embedder.name
+    composition.analytics().record(
+        kind,
+        tracker.sender_id,
+        language=lang,
+        faq_id=faq_id,
+        score=score,
+        text=text,
+        embedding=vector,
+        embedding_model=model,
+    )
 
 
 class ActionAnswerFaq(Action):
@@ -44,12 +69,17 @@ class ActionAnswerFaq(Action):
                     json_message={
                         "text": render_answer(answer, entry.links),
                         "faq_id": entry.id,
+                        "language": used,
                         "score": round(decision.faq_score or 0, 4),
                     }
                 )
+                record(tracker, analytics.FAQ_ANSWER, lang, text, entry.id, decision.faq_score)
                 return [*events, SlotSet("offered_human", False)]
+        nearest = decision.candidates[0] if decision.candidates else None
+        nearest_id, nearest_score = (nearest.entry_id, nearest.score) if nearest else (None, None)
         limit = get_settings().handoff.max_misunderstandings
         if decision.intent == FALLBACK_INTENT:
+            record(tracker, analytics.MISUNDERSTOOD, lang, text, nearest_id, nearest_score)
             if limit and misunderstandings_in_a_row(tracker) >= limit:
                 return [
                     *events,
@@ -58,5 +88,7 @@ class ActionAnswerFaq(Action):
                 ]
             dispatcher.utter_message(response="utter_rephrase")
             return events
+        kind = analytics.OUT_OF_SCOPE if decision.intent == "out_of_scope" else analytics.NO_FAQ_MATCH
+        record(tracker, kind, lang, text, nearest_id, nearest_score)
         dispatcher.utter_message(response="utter_out_of_scope")
         return [*events, SlotSet("offered_human", True)]

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.analytics.events import EventLog
 from bot.db import init_db
 from bot.handoff.limits import HandoffLimiter
 from bot.handoff.service import HandoffService
@@ -42,6 +43,7 @@ class Services:
     verification: VerificationGuard
     handoff_limits: HandoffLimiter
     privacy: PrivacyService
+    analytics: EventLog
     _kb: KnowledgeBase | None = field(default=None, repr=False)
     _router: Router | None = field(default=None, repr=False)
     _kb_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -109,6 +111,7 @@ def build_services(settings: Settings, bus: MessageBus | None = None) -> Service
             settings.privacy,
             verification_window=timedelta(minutes=settings.verification.window_minutes),
         ),
+        analytics=EventLog(url),
     )
 
 
@@ -171,3 +174,5 @@ def handoff_limiter() -> HandoffLimiter:
 
 def privacy_service() -> PrivacyService:
     return services().privacy
+def analytics() -> EventLog:
+    return services().analytics

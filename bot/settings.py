@@ -133,6 +133,8 @@ class Settings:
     log_level: str = "WARNING"
     realtime: RealtimeSettings = field(default_factory=RealtimeSettings)
     smtp: SmtpSettings | None = None
+    # /metrics: with a token, a scraper sends "Authorization: Bearer <token>"; without, only localhost.
+    metrics_token: str = ""
 
 
 def _resolve(root: Path, value: str) -> Path:
@@ -207,6 +209,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             relay_stale_seconds=float(realtime.get("relay_stale_seconds", 60.0)),
         ),
         smtp=_smtp(env),
+        metrics_token=env.get("METRICS_TOKEN", ""),
     )
 
 

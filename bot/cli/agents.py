@@ -14,6 +14,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     add.add_argument("name", help="login name")
     add.add_argument("--display-name", help="name customers see (default: the login)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.add_argument(
+        "--role", choices=("agent", "supervisor"), help="supervisors also see reports and manage agents"
+    )
     add.set_defaults(handler=run_add)
 
 
@@ -32,7 +35,9 @@ def run_add(args: argparse.Namespace) -> int:
         print(f"password too short: at least {MIN_PASSWORD_LENGTH} characters", file=sys.stderr)
         return 2
     try:
-        created = upsert_agent(composition.database_url(), args.name, password, args.display_name)
+        created = upsert_agent(
+            composition.database_url(), args.name, password, args.display_name, args.role
+        )
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -26,6 +26,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     search.add_argument("--lang", default=None, help="answer language (default: detected)")
     search.add_argument("-k", type=int, default=5)
     search.set_defaults(handler=run_search)
+    gaps = sub.add_parser("gaps", help="the unanswered customer questions, grouped by meaning")
+    gaps.add_argument("--days", type=int, default=30, help="look back this many days (default 30)")
+    gaps.add_argument("--all", action="store_true", help="also list groups already addressed")
+    gaps.set_defaults(handler=run_gaps)
+    diff = sub.add_parser("diff", help="which questions would change their answer with the edited FAQ files")
+    diff.add_argument("--against", default="HEAD", help="git revision of the published FAQ (default HEAD)")
+    diff.add_argument("--path", type=Path, help="folder with the edited FAQ files (default: settings)")
+    diff.add_argument("--days", type=int, default=30, help="also replay customer questions of these days")
+    diff.set_defaults(handler=run_diff)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -89,4 +98,95 @@ def run_search(args: argparse.Namespace) -> int:
         print(f"\nanswer [{decision.entry_id}, {used}]{note}:\n{answer}")
     else:
         print(f"\nno answer: best score {decision.score:.3f} is below the threshold or too close to the next")
+    return 0
+
+
+def run_gaps(args: argparse.Namespace) -> int:
+    from bot import composition
+    from bot.analytics.gaps import gap_groups
+
+    services = composition.services()
+    groups = gap_groups(services.database_url, services.knowledge_base, days=args.days)
+    shown = [g for g in groups if args.all or not g.addressed]
+    for number, group in enumerate(shown, 1):
+        langs = ", ".join(f"{lang} {n}" for lang, n in group.languages.items())
+        nearest = f"{group.nearest_id} {group.nearest_score:.3f}" if group.nearest_id else "none"
+        missing = f" ({', '.join(group.missing_languages)})" if group.missing_languages else ""
+        state = f"  [addressed: {group.addressed_entry}]" if group.addressed else ""
+        print(f"{number}. {group.size} messages [{langs}] {group.kind}{missing}; nearest {nearest}{state}")
+        for example in group.examples():
+            print(f"   - ({example.language}) {example.text}")
+        for draft in group.drafts:
+            print(f"   agent: {draft}")
+    print(
+        f"{len(shown)} groups of {sum(g.size for g in shown)} unanswered messages in the last {args.days} days"
+    )
+    return 0
+
+
+def _published_copy(revision: str, path: Path, target: Path) -> None:
+    """The FAQ folder as committed at ``revision`` (git archive), extracted into ``target``."""
+    import io
+    import subprocess
+    import tarfile
+
+    from bot.settings import ROOT
+
+    relative = path.resolve().relative_to(ROOT)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", revision, str(relative)], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        for member in tar.getmembers():
+            if member.isfile() and member.name.endswith((".yml", ".yaml")):
+                (target / Path(member.name).name).write_bytes(tar.extractfile(member).read())
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    import tempfile
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import select
+
+    from bot import composition
+    from bot.analytics.models import AnalyticsEvent
+    from bot.db import session_scope
+    from bot.kb.service import KnowledgeBase
+
+    settings = composition.services().settings
+    edited_dir = args.path or settings.kb_path
+    with tempfile.TemporaryDirectory(prefix="kb-published-") as tmp:
+        try:
+            _published_copy(args.against, edited_dir, Path(tmp))
+        except Exception as exc:
+            print(f"cannot read the FAQ at {args.against}: {exc}", file=sys.stderr)
+            return 2
+        base = _knowledge_base(None)
+        published = KnowledgeBase(Path(tmp), base.embedder, None, base.gate.config)
+        edited = KnowledgeBase(edited_dir, base.embedder, None, base.gate.config)
+        published.load()
+        edited.load()
+        questions = {
+            q
+            for kb in (published, edited)
+            for e in kb.entries()
+            for t in e.texts.values()
+            for q in t.questions
+        }
+        since = datetime.utcnow() - timedelta(days=args.days)
+        with session_scope(settings.database_url) as session:
+            questions |= set(
+                session.execute(
+                    select(AnalyticsEvent.text)
+                    .where(AnalyticsEvent.created_at >= since, AnalyticsEvent.text.is_not(None))
+                    .limit(5000)
+                ).scalars()
+            )
+        changed = 0
+        for question in sorted(questions):
+            before, after = published.decide(question).entry_id, edited.decide(question).entry_id
+            if before != after:
+                changed += 1
+                print(f"{question!r}: {before or 'no answer'} -> {after or 'no answer'}")
+    print(f"{changed} of {len(questions)} questions change their answer ({args.against} -> {edited_dir})")
     return 0

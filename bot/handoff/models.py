@@ -59,6 +59,8 @@ class Agent(Base):
     username = Column(String(64), unique=True, nullable=False)
     display_name = Column(String(80), nullable=False)
     password_hash = Column(String(255), nullable=False)
+    role = Column(String(12), nullable=False, default="agent", server_default="agent")  # agent | supervisor
+    disabled_at = Column(DateTime, nullable=True)  # a disabled agent can no longer log in
     created_at = Column(DateTime, default=utcnow, nullable=False)
     last_seen_at = Column(DateTime, nullable=True)
 

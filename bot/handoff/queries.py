@@ -32,6 +32,11 @@ class AgentView:
     id: int
     username: str
     display_name: str
+    role: str = "agent"
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == "supervisor"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -64,7 +69,9 @@ def agent_by_id(url: str, agent_id: Any) -> AgentView | None:
         return None
     with session_scope(url) as session:
         agent = session.get(Agent, agent_id)
-        return AgentView(agent.id, agent.username, agent.display_name) if agent else None
+        if agent is None or agent.disabled_at is not None:  # disabling ends the agent's sessions too
+            return None
+        return AgentView(agent.id, agent.username, agent.display_name, agent.role)
 
 
 # --- the queue --------------------------------------------------------------

@@ -175,8 +175,12 @@ def build_index(
     cache_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = 64,
+    save: bool = True,
 ) -> FaqIndex:
-    """Embed every phrasing (reusing cached vectors) and build a fresh FAISS index."""
+    """Embed every phrasing (reusing cached vectors) and build a fresh FAISS index.
+
+    ``save=False`` builds a candidate aside: the cache is read, nothing is written.
+    """
     rows = phrasing_rows(entries)
     cache = VectorCache(cache_dir)
     # Phrasings are encoded like queries: question-to-question matching is symmetric.
@@ -203,7 +207,7 @@ def build_index(
         vectors=len(rows),
         index_type=type(index).__name__,
     )
-    if cache_dir:
+    if cache_dir and save:
         cache_dir.mkdir(parents=True, exist_ok=True)
         cache.save(set(keys))
         save_index(FaqIndex(entries, rows, index, manifest), cache_dir)

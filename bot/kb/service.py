@@ -16,6 +16,7 @@ from bot.kb.duplicates import find_near_duplicates
 from bot.kb.embedder import Embedder
 from bot.kb.index import EntryHit, FaqIndex, build_index, load_saved_index
 from bot.kb.loader import LoadResult, faq_files, load_directory
+from bot.kb.publish import new_misroutes
 from bot.kb.retrieval import (
     AnswerGate,
     Bm25Retriever,
@@ -106,10 +107,29 @@ class KnowledgeBase:
                 index = load_saved_index(self.index_dir, result.entries, self.embedder.name)
             if index is None:
                 index = build_index(result.entries, self.embedder, self.index_dir, progress)
+            previous = self._snapshot.index if self._snapshot is not None else None
+            misrouted = new_misroutes(previous, index) if previous is not None else []
+            if any(issue.severity == "error" for issue in misrouted):
+                for issue in misrouted:
+                    log.error("FAQ %s", issue)
+                self._health = (result.issues + misrouted, True)
+                self._fingerprint = fingerprint
+                log.error(
+                    "FAQ change rejected: it makes other entries answer wrongly; the last good index keeps serving"
+                )
+                return self.status()
             self._snapshot = _Snapshot(index, DenseRetriever(index), Bm25Retriever(index))
-            self._health = (result.issues, False)
+            self._health = (result.issues + misrouted, False)
             self._fingerprint = fingerprint
             return self.status()
+
+    def check_candidate(self, directory: Path) -> list[Issue]:
+        """What publishing ``directory`` instead of the live folder would break (nothing is swapped)."""
+        result = validate(directory)
+        if result.errors:
+            return result.errors
+        candidate = build_index(result.entries, self.embedder, self.index_dir, save=False)
+        return new_misroutes(self.snapshot.index, candidate)
 
     def reload_if_changed(self) -> bool:
         if self._current_fingerprint() == self._fingerprint:

@@ -44,6 +44,7 @@ def message_dict(message: ChatMessage) -> dict[str, Any]:
         "text": message.text,
         "buttons": message.buttons or [],
         "agent_name": message.agent_name,
+        "faq_id": (message.meta or {}).get("faq_id") if message.sender == "bot" else None,
         "created_at": message.created_at.isoformat() + "Z",
     }
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.messages.log import MessageLog
 from bot.messages.payloads import text_for_bot
+from bot.metrics import MESSAGE_LATENCY
 from bot.web.rasa_client import RasaClient, RasaUnavailable, bot_replies
 
 log = logging.getLogger(__name__)
@@ -52,14 +53,15 @@ class Relay:
             try:
                 self._resume_if_needed(conversation_id)
                 text = text_for_bot(claimed["text"], command=bool(claimed["meta"].get("command")))
-                answer = self.rasa.send(conversation_id, text, metadata=_rasa_metadata(claimed["meta"]))
+                with MESSAGE_LATENCY.labels("rasa").time():
+                    answer = self.rasa.send(conversation_id, text, metadata=_rasa_metadata(claimed["meta"]))
             except RasaUnavailable:
                 self.messages.release_delivery(claimed["id"])
                 self.messages.publish_status(conversation_id, "pending")
                 raise
             for reply in bot_replies(answer):
                 stored, _ = self.messages.record(
-                    conversation_id, "bot", reply["text"], buttons=reply["buttons"]
+                    conversation_id, "bot", reply["text"], buttons=reply["buttons"], meta=reply.get("meta")
                 )
                 replies.append(stored)
             self.messages.finish_delivery(claimed["id"])

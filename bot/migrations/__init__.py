@@ -32,6 +32,7 @@ _SQLITE_LOCK_TIMEOUT = 300.0
 
 def load_models() -> None:
     """Import every model module so Base.metadata holds all tables."""
+    import bot.analytics.models
     import bot.handoff.models
     import bot.shop.models  # noqa: F401
 

@@ -84,13 +84,17 @@ def create_app(services: Services) -> Flask:
     from bot.web.agent import agent_blueprint, csrf
     from bot.web.chat import chat_blueprint
     from bot.web.health import health_blueprint
+    from bot.web.metrics import metrics_blueprint
     from bot.web.pages import pages_blueprint
+    from bot.web.reports import reports_blueprint
 
     csrf.init_app(app)
     app.register_blueprint(pages_blueprint)
     app.register_blueprint(chat_blueprint)
     app.register_blueprint(health_blueprint)
+    app.register_blueprint(metrics_blueprint)
     app.register_blueprint(agent_blueprint)
+    app.register_blueprint(reports_blueprint)
     csrf.exempt(chat_blueprint)  # the customer API carries no cookie session; see chat.py
 
     @app.after_request

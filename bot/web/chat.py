@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, current_app, jsonify, request
 
 from bot.messages.log import SessionStatus
+from bot.metrics import MESSAGE_LATENCY
 from bot.web.rasa_client import RasaUnavailable
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{24,64}$")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 POLL_STEP_SECONDS = 1.0  # the long-poll fallback only; pushed clients never poll
 MAX_POLL_SECONDS = 25.0
+FEEDBACK_COMMENT_CHARS = 500
 
 
 def _error(message: str, status: int) -> Any:
@@ -171,6 +173,7 @@ def chat() -> Any:
         return jsonify({"messages": log_.after(session_id, message["id"] - 1), "mode": log_.mode(session_id)})
     if relay_state == "none":  # a person has the conversation
         return jsonify({"messages": [message], "mode": log_.mode(session_id)})
+    started = time.perf_counter()
     try:
         replies = _relay().deliver(session_id)
     except RasaUnavailable as exc:
@@ -178,6 +181,7 @@ def chat() -> Any:
         return jsonify({"messages": [message], **RELAY_PENDING}), 202
     if not replies and log_.delivery_state(message["id"]) != "done":  # another request is delivering
         return jsonify({"messages": [message], "status": "pending"}), 202
+    MESSAGE_LATENCY.labels("chat").observe(time.perf_counter() - started)
     return jsonify({"messages": [message, *replies], "mode": log_.mode(session_id)})
 
 
@@ -209,3 +213,27 @@ def feedback() -> Any:
     if not _services().handoff.record_csat(session_id, rating, comment):
         return _error("there is no finished conversation with a person to rate", 404)
     return jsonify({"ok": True})
+
+
+@chat_blueprint.post("/faq-feedback")
+def faq_feedback() -> Any:
+    """Was this FAQ answer helpful? {session_id, message_id, helpful, comment?}; a second vote replaces the first."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise ApiError("send JSON: {session_id, message_id, helpful, comment}")
+    session_id = _known_session(payload.get("session_id"))
+    message_id, helpful, comment = payload.get("message_id"), payload.get("helpful"), payload.get("comment")
+    if isinstance(message_id, bool) or not isinstance(message_id, int) or message_id < 1:
+        return _error("message_id must be the id of an FAQ answer", 400)
+    if not isinstance(helpful, bool):
+        return _error("helpful must be true or false", 400)
+    if comment is not None and (not isinstance(comment, str) or len(comment) > FEEDBACK_COMMENT_CHARS):
+        return _error(f"comment must be text of at most {FEEDBACK_COMMENT_CHARS} characters", 400)
+    if not _services().limits.faq_feedback.allow(session_id):
+        return _error("too many votes; please wait a moment", 429)
+    recorded = _services().analytics.record_feedback(
+        session_id, message_id, helpful, (comment or "").strip() or None
+    )
+    if recorded is None:
+        return _error("that message is not an FAQ answer in this conversation", 404)
+    return jsonify({"ok": True, **recorded})

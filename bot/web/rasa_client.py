@@ -20,7 +20,7 @@ class RasaUnavailable(Exception):
 
 
 def bot_replies(replies: list[dict]) -> list[dict[str, Any]]:
-    """Rasa REST replies -> our message shape (text + buttons, nothing executable)."""
+    """Rasa REST replies -> our message shape (text, buttons, the FAQ entry; nothing executable)."""
     stored = []
     for reply in replies:
         custom = reply.get("custom") if isinstance(reply.get("custom"), dict) else {}
@@ -30,8 +30,10 @@ def bot_replies(replies: list[dict]) -> list[dict[str, Any]]:
             for b in reply.get("buttons") or []
             if isinstance(b, dict)
         ]
+        # An FAQ answer names its entry, so the widget can ask "was this helpful?" about it.
+        meta = {key: custom[key] for key in ("faq_id", "language") if isinstance(custom.get(key), str)}
         if text or buttons:
-            stored.append({"text": text, "buttons": buttons or None})
+            stored.append({"text": text, "buttons": buttons or None, "meta": meta or None})
     return stored
 
 

@@ -14,6 +14,7 @@ from bot.settings import Settings
 
 LOGIN_FAILURES = 5  # per client address and per login name ...
 LOGIN_WINDOW_SECONDS = 300  # ... within five minutes
+FEEDBACK_PER_MINUTE = 20  # thumbs votes per conversation
 
 
 class RateLimiter:
@@ -44,6 +45,7 @@ class RateLimits:
     chat_per_session: RateLimiter
     chat_per_address: RateLimiter
     login_failures: RateLimiter
+    faq_feedback: RateLimiter
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimits:
@@ -54,4 +56,5 @@ class RateLimits:
             chat_per_session=RateLimiter(per_minute, 60, backend, "chat-session"),
             chat_per_address=RateLimiter(per_minute * 10, 60, backend, "chat-address"),
             login_failures=RateLimiter(LOGIN_FAILURES, LOGIN_WINDOW_SECONDS, backend, "login-failures"),
+            faq_feedback=RateLimiter(FEEDBACK_PER_MINUTE, 60, backend, "faq-feedback"),
         )

@@ -662,3 +662,33 @@ def test_typing_both_ways(new_page: Callable[..., Page], stack: Stack) -> None:
     finally:
         live.close()
         console.resolve(handoff_id)
+
+
+def test_assistant_reconnecting_is_shown_and_the_answer_is_pushed(new_page: Callable[..., Page], stack: Stack) -> None:
+    page = new_page("/demo")
+    open_panel(page)
+    say(page, "hello")
+    notice = page.locator(f"{PANEL} .vm-notice")
+    stack.kill("rasa")  # supervisord restarts it; meanwhile the gateway keeps the message
+    try:
+        page.fill(INPUT, "How long does delivery take?")
+        page.keyboard.press("Enter")
+        expect(notice).to_contain_text("The assistant is reconnecting", timeout=30_000)
+        expect(page.locator(CUSTOMER).last).to_have_attribute("data-id", re.compile(r"^\d+$"))
+        assert page.evaluate("() => localStorage.getItem('voltmart-widget:outbox')") is None  # accepted (202)
+
+        # Closed panel: the pending answer alone keeps the connection open, and it arrives.
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(1000)
+        assert page.evaluate("() => window.VoltMartWidget.connection.transport") == "socket"
+        expect(page.locator(BADGE)).to_be_visible(timeout=240_000)
+        page.wait_for_function("() => window.VoltMartWidget.connection.transport === 'none'", timeout=10_000)
+    finally:
+        stack.wait_healthy(240)
+    page.click(LAUNCHER)
+    expect(page.locator(f'{MESSAGE}[data-sender="bot"]').last).to_contain_text("business day")
+    expect(notice).to_be_hidden()
+    expect(page.locator(CUSTOMER)).to_have_count(2)
+    stored = handoff_service(stack).messages.after(session_of(page))
+    assert [m["text"] for m in stored if m["sender"] == "customer"] == ["hello", "How long does delivery take?"]
+    assert len([m for m in stored if m["sender"] == "bot" and "business day" in m["text"]]) == 1

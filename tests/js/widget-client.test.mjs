@@ -541,3 +541,25 @@ describe("network changes", () => {
     assert.equal(socketIo.sockets.length, 1, "the same socket reconnects; no second connection");
   });
 });
+
+test("a reconnection backlog cut at one page is completed from the history", async () => {
+  const gateway = fakeGateway();
+  gateway.route("GET", "/api/messages", (request) => {
+    const after = Number(request.query.after);
+    if (after === 0) return { body: { messages: [{ id: 1, sender: "bot", text: "hi" }], mode: "handoff" } };
+    const ids = after < 400 ? Array.from({ length: 200 }, (_, i) => after + i + 1) : [401, 402];
+    return { body: { messages: ids.map((id) => ({ id, sender: "agent", text: `m${id}` })), mode: "handoff" } };
+  });
+  const { client, clock, socketIo, shown } = setup({ gateway, storage: returning({ mode: "handoff" }) });
+  client.start();
+  await clock.advance(0);
+  const socket = socketIo.sockets[0];
+  socket.accept();
+  socket.fire("messages", { messages: Array.from({ length: 200 }, (_, i) => ({ id: i + 2, sender: "agent", text: "x" })), mode: "handoff" });
+  await clock.advance(0);
+  assert.deepEqual(gateway.calls("GET", "/api/messages").map((r) => r.query.after), ["0", "201", "401"]);
+  const ids = shown();
+  assert.equal(ids.length, 402);
+  assert.equal(new Set(ids).size, 402);
+  assert.equal(client.state.lastId, 402);
+});

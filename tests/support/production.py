@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from bot.deploy.supervisor import Program
 from bot.deploy.topology import ProductionPorts, production_topology, write_production_configs
-from tests.support.stack import MODEL, ROOT, SHARED_ADDRESS_LIMITS, VENV_BIN, free_port, test_settings_file
+from tests.support.stack import MODEL, ROOT, VENV_BIN, free_port, test_settings_file
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -61,7 +61,7 @@ class ProductionStack:
             PYTHONPATH=str(ROOT),
             OMP_NUM_THREADS="1",
             BOT_VAR_DIR=str(workdir / "var"),
-            BOT_SETTINGS=str(test_settings_file(workdir, SHARED_ADDRESS_LIMITS)),
+            BOT_SETTINGS=str(test_settings_file(workdir)),
             KB_INDEX_DIR=str(ROOT / ".cache" / "kb"),
             DATABASE_URL=database_url.render_as_string(hide_password=False),
             POSTGRES_HOST=database_url.host or "127.0.0.1",
@@ -103,7 +103,11 @@ class ProductionStack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_serving(timeout=timeout)
+        try:
+            self.wait_serving(timeout=timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -132,7 +136,7 @@ class ProductionStack:
         """Seconds until every named program (default: all) and the proxy answer."""
         started = time.monotonic()
         programs = [self.topology.program(n) for n in names] if names else list(self.topology.programs)
-        programs = [p for p in programs if p.port]  # the worker serves nothing; supervisord keeps it up
+        programs = [p for p in programs if p.port]  # the worker serves nothing
         while True:
             if self.supervisord is not None and self.supervisord.poll() is not None:
                 raise RuntimeError(f"supervisord exited:\n{self.tail('supervisord')}")

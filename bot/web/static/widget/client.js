@@ -16,6 +16,13 @@
  *   to the client's own request: the panel is open, an agent has the conversation
  *   (handoff), or an answer is pending. Socket.IO reconnects with its own back-off;
  *   when it can't connect at all the client long-polls GET /api/messages instead.
+ *
+ * Events (client.on(name, handler)), all the view needs to draw:
+ *   queued(entry) sending(entry, {expectReply}) idle(entry) confirmed(entry: has its id now)
+ *   sent(entry, {pending}) retrying(entry, {reason, attempt}) refused(entry, {status, error})
+ *   messages(list, {history}) history() session(id) mode(mode) relay("pending"|"delivered")
+ *   connection("ok"|"reconnecting"|"offline") transport("none"|"socket"|"polling")
+ *   typing({name, typing}) reset({reason: "ended"|"unknown-session"|"expired-session"})
  */
 (function (root, factory) {
   if (typeof module === "object" && module.exports) module.exports = factory();
@@ -26,7 +33,6 @@
   const KEY = "voltmart-widget:";
   const SENDERS = ["customer", "bot", "agent", "system"];
   const MODES = ["bot", "handoff"];
-  const RETRIED_4XX = [408, 429];
 
   /** JSON values in a Storage-like area (getItem/setItem/removeItem); never throws. */
   function jsonStore(area) {
@@ -256,6 +262,15 @@
       return response.ok;
     }
 
+    /** "Was this helpful?" on one FAQ answer; true when the gateway took the vote. */
+    async function sendHelpful(messageId, helpful, comment) {
+      if (!sessionId) return false;
+      const body = { session_id: sessionId, message_id: messageId, helpful };
+      if (comment) body.comment = comment;
+      const response = await api("POST", "/api/faq-feedback", body);
+      return response.ok;
+    }
+
     // --- receiving -------------------------------------------------------------
     function setMode(value) {
       if (!MODES.includes(value) || value === mode) return;
@@ -292,6 +307,7 @@
               .map((button) => ({ title: String(button.title || button.payload), payload: String(button.payload) }))
           : [],
         agent_name: message.agent_name == null ? null : String(message.agent_name),
+        faq_id: typeof message.faq_id === "string" ? message.faq_id : null,
         created_at: message.created_at || null,
         client_id: message.client_id || null,
       };
@@ -348,6 +364,23 @@
       const pending = held;
       held = [];
       receive(pending, { pushed: true });
+    }
+
+    /** After a long absence the connection's backlog is cut at one page: read the rest of it. */
+    async function catchUp() {
+      const mine = generation;
+      try {
+        for (;;) {
+          const query = `session_id=${encodeURIComponent(sessionId)}&after=${lastId}`;
+          const response = await api("GET", `/api/messages?${query}`);
+          if (mine !== generation || !response.ok) return;
+          const batch = Array.isArray(response.data.messages) ? response.data.messages : [];
+          receive(batch, { pushed: true });
+          if (batch.length < historyPage) return;
+        }
+      } catch (_) {
+        // The next reconnection resumes from the last id we have.
+      }
     }
 
     async function loadHistory() {
@@ -439,6 +472,14 @@
       saveOutbox();
     }
 
+    function chatOutcome(response, entry) {
+      if (response.ok) return { kind: "sent", pending: response.status === 202 || response.data.status === "pending" };
+      const reason = retryReason(response.status);
+      if (reason) return { kind: "retry", reason };
+      if (sessionGone(response) && !entry.newSession) return { kind: "new-session", expired: response.status === 410 };
+      return { kind: "refused", status: response.status, error: String(response.data.error || "") };
+    }
+
     async function pump() {
       if (inflight || !outbox.length || retryTimer) return;
       if (historyState === "no") {
@@ -460,31 +501,23 @@
           { session_id: sessionId, text: entry.text, client_id: entry.clientId },
           chatTimeoutMs
         );
-        if (mine !== generation) return;
+        if (mine !== generation) return; // the conversation was ended or replaced meanwhile
+        outcome = chatOutcome(response, entry);
+        if (outcome.kind === "new-session") {
+          entry.newSession = true; // once: a gateway that keeps refusing the session refuses the message
+          // The message goes out again, in a new conversation.
+          forget(outcome.expired ? "expired-session" : "unknown-session");
+          return;
+        }
         const messages = Array.isArray(response.data.messages) ? response.data.messages : [];
         const own = messages.map(normalise).find((m) => m && m.sender === "customer");
         if (own && response.ok) confirm(entry, own.id);
+        if (response.ok && response.data.mode) setMode(response.data.mode);
         setConnection("ok");
-        if (response.ok) {
-          outcome = { kind: "sent", pending: response.status === 202 || response.data.status === "pending" };
-          if (response.data.mode) setMode(response.data.mode);
-        } else if (retryReason(response.status)) {
-          outcome = { kind: "retry", reason: retryReason(response.status) };
-        } else if (sessionGone(response) && !entry.newSession) {
-          // The gateway forgot the conversation (expired): this message opens a new one.
-          entry.newSession = true;
-          inflight = null;
-          forget(response.status === 410 ? "expired-session" : "unknown-session");
-          return;
-        } else {
-          outcome = { kind: "refused", status: response.status, error: String(response.data.error || "") };
-        }
-        inflight = null;
         receive(messages);
       } catch (error) {
         if (mine !== generation) return;
-        inflight = null;
-        const status = error && error.status;
+        const status = error && error.status; // POST /api/session answered with an error
         outcome = { kind: "retry", reason: status ? retryReason(status) || "server" : "network" };
         if (!status) setConnection("reconnecting");
       } finally {
@@ -659,7 +692,9 @@
       created.on(
         "messages",
         mine((data) => {
-          receive((data && data.messages) || [], { pushed: true });
+          const backlog = (data && Array.isArray(data.messages) && data.messages) || [];
+          receive(backlog, { pushed: true });
+          if (backlog.length >= historyPage) catchUp(); // the backlog is one page: read the rest
           if (data && data.mode) setMode(data.mode);
           if (data && data.status && data.status.relay) setRelay(data.status.relay);
         })
@@ -807,6 +842,7 @@
       noteTyping,
       endChat,
       sendFeedback,
+      sendHelpful,
       networkChanged,
       get state() {
         return {

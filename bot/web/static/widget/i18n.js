@@ -48,7 +48,13 @@ window.VoltMartWidgetI18n = {
     feedbackSend: "Send comment",
     feedbackSkip: "No, thanks",
     feedbackThanks: "Thank you! Your comment was sent.",
-    feedbackError: "We couldn't send your comment. Please try again."
+    feedbackError: "We couldn't send your comment. Please try again.",
+    helpfulAsk: "Was this helpful?",
+    helpfulYes: "Yes, helpful",
+    helpfulNo: "Not helpful",
+    helpfulMissing: "What was missing? (optional)",
+    helpfulSend: "Send",
+    helpfulThanks: "Thanks for the feedback!"
   },
   ru: {
     title: "Поддержка VoltMart",
@@ -98,7 +104,13 @@ window.VoltMartWidgetI18n = {
     feedbackSend: "Отправить комментарий",
     feedbackSkip: "Нет, спасибо",
     feedbackThanks: "Спасибо! Ваш комментарий отправлен.",
-    feedbackError: "Не удалось отправить комментарий. Попробуйте ещё раз."
+    feedbackError: "Не удалось отправить комментарий. Попробуйте ещё раз.",
+    helpfulAsk: "Это помогло?",
+    helpfulYes: "Да, помогло",
+    helpfulNo: "Не помогло",
+    helpfulMissing: "Чего не хватило? (необязательно)",
+    helpfulSend: "Отправить",
+    helpfulThanks: "Спасибо за отзыв!"
   },
   sk: {
     title: "Zákaznícka podpora VoltMart",
@@ -148,7 +160,13 @@ window.VoltMartWidgetI18n = {
     feedbackSend: "Odoslať komentár",
     feedbackSkip: "Nie, ďakujem",
     feedbackThanks: "Ďakujeme! Váš komentár bol odoslaný.",
-    feedbackError: "Komentár sa nepodarilo odoslať. Skúste to znova."
+    feedbackError: "Komentár sa nepodarilo odoslať. Skúste to znova.",
+    helpfulAsk: "Pomohlo vám to?",
+    helpfulYes: "Áno, pomohlo",
+    helpfulNo: "Nepomohlo",
+    helpfulMissing: "Čo vám chýbalo? (nepovinné)",
+    helpfulSend: "Odoslať",
+    helpfulThanks: "Ďakujeme za spätnú väzbu!"
   },
   hu: {
     title: "VoltMart ügyfélszolgálat",
@@ -193,6 +211,12 @@ window.VoltMartWidgetI18n = {
     feedbackSend: "Megjegyzés küldése",
     feedbackSkip: "Nem, köszönöm",
     feedbackThanks: "Köszönjük! Megjegyzését elküldtük.",
-    feedbackError: "A megjegyzést nem sikerült elküldeni. Próbálja újra."
+    feedbackError: "A megjegyzést nem sikerült elküldeni. Próbálja újra.",
+    helpfulAsk: "Segített ez a válasz?",
+    helpfulYes: "Igen, segített",
+    helpfulNo: "Nem segített",
+    helpfulMissing: "Mi hiányzott? (nem kötelező)",
+    helpfulSend: "Küldés",
+    helpfulThanks: "Köszönjük a visszajelzést!"
   }
 };

@@ -597,6 +597,7 @@
         );
         const bubble = el("div", { class: `vm-bubble vm-bubble-${sender}` }, renderMarkdown(message.text));
         const body = el("div", { class: "vm-body" }, meta, bubble);
+        if (sender === "bot" && message.faq_id && message.id) body.append(helpfulRow(message.id));
         if (message.buttons.length) {
           const group = el("div", { class: "vm-replies", role: "group", "aria-label": t("quickReplies") });
           for (const { title, payload } of message.buttons) {
@@ -638,6 +639,55 @@
       }
       setId(item, message.id);
       return item;
+    }
+
+    // "Was this helpful?" under an FAQ answer; a thumbs-down may say what was missing.
+    function helpfulRow(messageId) {
+      const row = el("div", { class: "vm-helpful", role: "group", "aria-label": t("helpfulAsk"), "data-testid": "vm-helpful" });
+      const status = el("span", { class: "vm-helpful-status", "aria-live": "polite" });
+      const vote = async (helpful, comment) => {
+        const ok = await client.sendHelpful(messageId, helpful, comment).catch(() => false);
+        status.textContent = ok ? t("helpfulThanks") : t("feedbackError");
+        return ok;
+      };
+      const input = el("input", {
+        type: "text",
+        maxlength: "500",
+        "aria-label": t("helpfulMissing"),
+        placeholder: t("helpfulMissing"),
+        "data-testid": "vm-helpful-missing",
+      });
+      const missing = el(
+        "form",
+        {
+          class: "vm-helpful-missing",
+          hidden: true,
+          onsubmit: async (event) => {
+            event.preventDefault();
+            if (await vote(false, input.value.trim())) missing.hidden = true;
+          },
+        },
+        input,
+        el("button", { type: "submit", class: "vm-qr", text: t("helpfulSend") })
+      );
+      const thumb = (helpful) =>
+        el("button", {
+          type: "button",
+          class: "vm-thumb",
+          "aria-label": t(helpful ? "helpfulYes" : "helpfulNo"),
+          "aria-pressed": "false",
+          title: t(helpful ? "helpfulYes" : "helpfulNo"),
+          "data-testid": helpful ? "vm-helpful-yes" : "vm-helpful-no",
+          text: helpful ? "👍" : "👎",
+          onclick: async (event) => {
+            const pressed = event.currentTarget;
+            row.querySelectorAll(".vm-thumb").forEach((b) => b.setAttribute("aria-pressed", "false"));
+            pressed.setAttribute("aria-pressed", "true");
+            if (await vote(helpful)) missing.hidden = helpful;
+          },
+        });
+      row.append(el("span", { class: "vm-helpful-ask", text: t("helpfulAsk") }), thumb(true), thumb(false), status, missing);
+      return row;
     }
 
     function setId(item, id) {
@@ -764,6 +814,7 @@
 
     // --- client events ---------------------------------------------------------
     client.on("queued", (entry) => {
+      feedbackDone.hidden = true; // "thanks" / "chat ended" belong to what came before
       showPending(entry);
       refresh();
       scrollToEnd(true);

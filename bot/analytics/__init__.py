@@ -1,0 +1,1 @@
+"""Analytics: events recorded where things happen, figures for the reports, gaps for the content team."""

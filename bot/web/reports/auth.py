@@ -1,0 +1,48 @@
+"""Who may see the supervisor pages: the logged-in console agent, if their role is supervisor.
+
+This module depends on the console's login only through the session's agent id
+and :func:`bot.handoff.queries.agent_by_id` (which drops disabled agents).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
+
+from bot.handoff import queries
+
+
+def current_agent() -> queries.AgentView | None:
+    url = current_app.extensions["services"].database_url
+    return queries.agent_by_id(url, session.get("agent_id"))
+
+
+def _wants_json() -> bool:
+    return request.path.endswith((".json", ".csv")) or request.is_json
+
+
+def supervisor_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Log in first (like the console), then 403 for agents who are not supervisors."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        agent = current_agent()
+        if agent is None:
+            if _wants_json():
+                return jsonify({"error": "login required"}), 401
+            if request.method != "GET":
+                return redirect(url_for("agent.login"), 303)
+            return redirect(url_for("agent.login", next=request.full_path.rstrip("?")))
+        g.agent = agent
+        if not agent.is_supervisor:
+            if _wants_json():
+                return jsonify({"error": "supervisors only"}), 403
+            return render_template(
+                "agent/error.html", agent=agent, message="Only supervisors see this page."
+            ), 403
+        return view(*args, **kwargs)
+
+    return wrapped
