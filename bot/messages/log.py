@@ -283,6 +283,13 @@ class MessageLog:
                 session.scalar(select(ChatMessage.relay_state).where(ChatMessage.id == message_id)) or "none"
             )
 
+    def mark_attempted(self, message_id: int) -> None:
+        """Sent to Rasa at least once (a later attempt checks whether it was processed)."""
+        with session_scope(self.url) as session:
+            message = session.get(ChatMessage, message_id)
+            if message is not None:
+                message.meta = {**(message.meta or {}), "attempted": True}
+
     def finish_delivery(self, message_id: int) -> None:
         self._set_relay(message_id, "done", forget_meta=True)
 

@@ -15,7 +15,7 @@ from typing import Any
 from bot.messages.log import MessageLog
 from bot.messages.payloads import text_for_bot
 from bot.metrics import MESSAGE_LATENCY
-from bot.web.rasa_client import RasaClient, RasaUnavailable, bot_replies
+from bot.web.rasa_client import RasaClient, RasaTimedOut, RasaUnavailable, bot_replies
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,12 @@ class Relay:
                 self._resume_if_needed(conversation_id)
                 text = text_for_bot(claimed["text"], command=bool(claimed["meta"].get("command")))
                 with MESSAGE_LATENCY.labels("rasa").time():
-                    answer = self.rasa.send(conversation_id, text, metadata=_rasa_metadata(claimed["meta"]))
+                    answer = self._send(conversation_id, claimed, text)
+            except RasaTimedOut:
+                # It may still be processed: the claim stays, and once it is stale the next
+                # attempt asks the tracker first (see _send).
+                self.messages.publish_status(conversation_id, "pending")
+                raise
             except RasaUnavailable:
                 self.messages.release_delivery(claimed["id"])
                 self.messages.publish_status(conversation_id, "pending")
@@ -68,6 +73,16 @@ class Relay:
             new_mode = self.messages.mode(conversation_id)
             if new_mode != mode and self.on_mode_change is not None:
                 self.on_mode_change(conversation_id, new_mode)
+
+    def _send(self, conversation_id: str, claimed: dict[str, Any], text: str) -> list[dict]:
+        """Send once; a message sent before without an answer is looked up in the tracker first."""
+        if claimed["meta"].get("attempted"):
+            recovered = self.rasa.replies_to_last_message(conversation_id, text)
+            if recovered is not None:
+                log.warning("rasa had answered a timed-out message; replies taken from the tracker")
+                return recovered
+        self.messages.mark_attempted(claimed["id"])
+        return self.rasa.send(conversation_id, text, metadata=_rasa_metadata(claimed["meta"]))
 
     def _resume_if_needed(self, conversation_id: str) -> None:
         """A handoff resolved while Rasa was down left the tracker paused."""

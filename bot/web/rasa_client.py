@@ -19,6 +19,10 @@ class RasaUnavailable(Exception):
     pass
 
 
+class RasaTimedOut(RasaUnavailable):
+    """The request reached a Rasa server but no answer came in time: it may have been processed."""
+
+
 def bot_replies(replies: list[dict]) -> list[dict[str, Any]]:
     """Rasa REST replies -> our message shape (text, buttons, the FAQ entry; nothing executable)."""
     stored = []
@@ -45,7 +49,7 @@ def _describe(exc: Exception) -> str:
 
 
 class RasaClient:
-    def __init__(self, base_urls: str | Sequence[str], token: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, base_urls: str | Sequence[str], token: str | None = None, timeout: float = 60.0) -> None:
         urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
         self.base_urls = [url.rstrip("/") for url in urls]
         self.timeout = timeout
@@ -72,6 +76,11 @@ class RasaClient:
                     params=self._auth if auth else None,
                     timeout=timeout or self.timeout,
                 )
+            except requests.ConnectTimeout as exc:  # never reached it: try the next one
+                last = exc
+                continue
+            except requests.ReadTimeout:
+                raise RasaTimedOut("no answer in time") from None
             except requests.ConnectionError as exc:  # this server is down: try the next one
                 last = exc
                 continue
@@ -98,6 +107,32 @@ class RasaClient:
             return response.json() or []
         except ValueError:
             raise RasaUnavailable("invalid JSON from Rasa") from None
+
+    def replies_to_last_message(self, sender: str, text: str) -> list[dict] | None:
+        """The bot's replies to ``text`` from the tracker, if it is the last message Rasa processed.
+
+        After a timed-out send this tells "processed, answer lost in transit" (replies)
+        from "never processed" (None), so the message is neither lost nor sent twice.
+        """
+        try:
+            response = self._http().get(
+                f"{self.base_url}/conversations/{sender}/tracker",
+                params={**self._auth, "include_events": "AFTER_RESTART"},
+                timeout=self.timeout,
+            )
+            response.raise_for_status()
+            events = (response.json() or {}).get("events") or []
+        except (requests.RequestException, ValueError) as exc:
+            raise RasaUnavailable(_describe(exc)) from None
+        last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=None)
+        if last_user is None or (events[last_user].get("text") or "").strip() != text.strip():
+            return None
+        replies = []
+        for event in events[last_user + 1 :]:
+            if event.get("event") == "bot":
+                data = event.get("data") or {}
+                replies.append({"text": event.get("text"), "buttons": data.get("buttons"), "custom": data.get("custom")})
+        return replies
 
     def resume(self, sender: str) -> None:
         """Un-pause a conversation the bot handed to a person."""

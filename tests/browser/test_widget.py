@@ -6,13 +6,16 @@ Also writes the README screenshots to docs/screenshots/ (test_screenshots).
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import requests as http_requests
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from sqlalchemy import select
 
@@ -591,6 +594,9 @@ def test_end_chat_forgets_the_conversation(new_page: Callable[..., Page], stack:
     expect(page.locator(INPUT)).to_be_focused()
     page.wait_for_function("() => window.VoltMartWidget.sessionId === null")
     assert ended == [{"session_id": session}]
+    # The gateway refuses the old id from now on: whoever uses this browser next can't read that chat.
+    old = http_requests.get(f"{stack.url}/api/messages", params={"session_id": session}, timeout=10)
+    assert old.status_code == 410, old.text
     stored = page.evaluate(
         "() => Object.keys(localStorage).filter(k => k.startsWith('voltmart-widget:') && k !== 'voltmart-widget:seen')"
     )
@@ -692,3 +698,49 @@ def test_assistant_reconnecting_is_shown_and_the_answer_is_pushed(new_page: Call
     stored = handoff_service(stack).messages.after(session_of(page))
     assert [m["text"] for m in stored if m["sender"] == "customer"] == ["hello", "How long does delivery take?"]
     assert len([m for m in stored if m["sender"] == "bot" and "business day" in m["text"]]) == 1
+
+
+def test_embedded_on_a_shop_on_another_origin(browser: Browser, stack: Stack) -> None:
+    """The one <script> tag on a shop's own origin, under a strict CSP that allows only the gateway."""
+    gateway = stack.url
+    websocket = gateway.replace("http://", "ws://")
+    policy = f"default-src 'self'; script-src {gateway}; style-src {gateway}; connect-src {gateway} {websocket}"
+    shop_page = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Shop</title></head>"
+        f"<body><h1>A shop</h1><script src='{gateway}/static/widget/voltmart-widget.js' defer></script></body></html>"
+    ).encode()
+
+    class Shop(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Security-Policy", policy)
+            self.end_headers()
+            self.wfile.write(shop_page)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    shop = ThreadingHTTPServer(("127.0.0.1", stack.shop_port), Shop)
+    threading.Thread(target=shop.serve_forever, daemon=True).start()
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    try:
+        page = context.new_page()
+        violations: list[str] = []
+        page.on("console", lambda message: violations.append(message.text) if "Content Security" in message.text else None)
+        sockets: list[str] = []
+        page.on("websocket", lambda socket: sockets.append(socket.url))
+        page.goto(f"{stack.shop_origin}/products/kettle")
+        page.locator(LAUNCHER).wait_for()
+        open_panel(page)
+        console, handoff_id = hand_over_to_agent(page, stack, "widget-shop-agent")
+        console.reply(handoff_id, "Hello from the support team.")
+        expect(page.locator(f'{MESSAGE}[data-sender="agent"]').last).to_contain_text("from the support team", timeout=40_000)
+        assert page.evaluate("() => window.VoltMartWidget.connection.transport") == "socket"
+        assert any(url.startswith(websocket) and "/socket.io/" in url for url in sockets), sockets
+        assert violations == [], violations
+        console.resolve(handoff_id)
+    finally:
+        context.close()
+        shop.shutdown()
+        shop.server_close()

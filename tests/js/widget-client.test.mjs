@@ -254,6 +254,25 @@ describe("connection policy", () => {
     assert.equal(storage.value("relay"), null);
   });
 
+  test("after a reload an answer still pending keeps the connection; one that came meanwhile doesn't", async () => {
+    const waiting = fakeGateway();
+    history(waiting, [{ id: 1, sender: "bot", text: "hi" }, { id: 2, sender: "customer", text: "delivery?" }]);
+    const first = setup({ gateway: waiting, storage: returning({ relay: "pending" }) });
+    first.client.start();
+    await first.clock.advance(0);
+    assert.equal(first.socketIo.sockets.length, 1, "the panel is closed, but the answer will be pushed");
+    assert.equal(first.client.state.relayPending, true);
+
+    const answered = fakeGateway();
+    history(answered, [{ id: 2, sender: "customer", text: "delivery?" }, { id: 3, sender: "bot", text: "2 days" }]);
+    const second = setup({ gateway: answered, storage: returning({ relay: "pending" }) });
+    second.client.start();
+    await second.clock.advance(0);
+    assert.equal(second.socketIo.sockets.length, 0);
+    assert.equal(second.client.state.relayPending, false);
+    assert.equal(second.storage.value("relay"), null);
+  });
+
   test("Socket.IO that can't connect falls back to long-polling; a later connect stops it", async () => {
     const gateway = fakeGateway();
     const polls = [];
@@ -308,6 +327,32 @@ describe("connection policy", () => {
     const before = polls;
     await clock.advance(120_000);
     assert.equal(polls, before, "a closed panel in bot mode stops polling");
+  });
+
+  test("history of an expired chat (410): the widget starts afresh", async () => {
+    const gateway = fakeGateway();
+    gateway.route("GET", "/api/messages", () => ({ status: 410, body: { error: "this chat ended after a long pause; start a new one with POST /api/session" } }));
+    const { client, clock, socketIo, storage, events } = setup({ gateway, storage: returning() });
+    client.start();
+    client.setPanelOpen(true);
+    await clock.advance(60_000);
+    assert.deepEqual(events.filter(([n]) => n === "reset").map(([, r]) => r.reason), ["unknown-session"]);
+    assert.equal(storage.value("session"), null);
+    assert.equal(gateway.calls("GET", "/api/messages").length, 1, "not asked again");
+    assert.equal(socketIo.sockets.length, 0);
+  });
+
+  test("a refused connection for an expired or ended session starts afresh", async () => {
+    const gateway = fakeGateway();
+    history(gateway, [], "handoff");
+    const { client, clock, socketIo, events } = setup({ gateway, storage: returning({ mode: "handoff" }) });
+    client.start();
+    await clock.advance(0);
+    socketIo.sockets[0].refuse("xhr poll error", { retry: true }); // a network error is Socket.IO's to retry
+    assert.equal(client.state.sessionId, SESSION);
+    socketIo.sockets[0].refuse("unknown, expired or ended session");
+    assert.equal(client.state.sessionId, null);
+    assert.deepEqual(events.filter(([n]) => n === "reset").map(([, r]) => r.reason), ["unknown-session"]);
   });
 
   test("a refused connection for an unknown session starts afresh", async () => {
@@ -562,4 +607,31 @@ test("a reconnection backlog cut at one page is completed from the history", asy
   assert.equal(ids.length, 402);
   assert.equal(new Set(ids).size, 402);
   assert.equal(client.state.lastId, 402);
+});
+
+test("two tabs of one visitor keep each other's unsent messages in storage", async () => {
+  const storage = fakeStorage({ session: SESSION });
+  const gateway = fakeGateway();
+  history(gateway, []);
+  const answers = [];
+  gateway.route("POST", "/api/chat", (request) => new Promise((resolve) => answers.push({ request, resolve })));
+  const a = setup({ storage, gateway });
+  const b = setup({ storage, gateway, randomId: () => "tab-b-1" });
+  a.client.start();
+  b.client.start();
+  a.client.setPanelOpen(true);
+  b.client.setPanelOpen(true);
+  await a.clock.advance(0);
+  a.client.send("from tab a");
+  b.client.send("from tab b");
+  await flush();
+  assert.deepEqual(storage.value("outbox").map((e) => e.text).sort(), ["from tab a", "from tab b"]);
+  const ok = ({ request, resolve }) =>
+    resolve({ body: { messages: [{ id: request.body.text.length, sender: "customer", text: request.body.text }], mode: "bot" } });
+  ok(answers.find((x) => x.request.body.text === "from tab b"));
+  await flush();
+  assert.deepEqual(storage.value("outbox").map((e) => e.text), ["from tab a"], "tab b's save kept tab a's message");
+  ok(answers.find((x) => x.request.body.text === "from tab a"));
+  await flush();
+  assert.equal(storage.value("outbox"), null);
 });

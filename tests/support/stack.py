@@ -60,6 +60,8 @@ class Stack:
         workdir.mkdir(parents=True, exist_ok=True)
         self.rasa_port, self.action_port, self.gateway_port = free_port(), free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.gateway_port}"
+        self.shop_port = free_port()  # a shop on another origin that embeds the widget (browser tests)
+        self.shop_origin = f"http://127.0.0.1:{self.shop_port}"
         env = dict(os.environ)
         env.update(
             RASA_TELEMETRY_ENABLED="false",
@@ -76,6 +78,7 @@ class Stack:
             RASA_TOKEN=secrets.token_hex(16),
             RASA_TRACKER_DB=str(workdir / "rasa_tracker.db"),
             SECRET_KEY=secrets.token_hex(32),
+            ALLOWED_ORIGINS=self.shop_origin,
         )
         if production:
             env.update(

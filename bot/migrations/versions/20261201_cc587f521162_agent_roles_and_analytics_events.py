@@ -4,7 +4,7 @@ Existing agents become plain agents; make a supervisor with
 `python -m bot agents add NAME --role supervisor`.
 
 Revision ID: cc587f521162
-Revises: 7fe582df8656
+Revises: cf7725ea6f56
 Create Date: 2026-12-01 20:30:53.866485
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "cc587f521162"
-down_revision = "7fe582df8656"
+down_revision = "cf7725ea6f56"
 branch_labels = None
 depends_on = None
 

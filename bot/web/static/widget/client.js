@@ -22,7 +22,7 @@
  *   sent(entry, {pending}) retrying(entry, {reason, attempt}) refused(entry, {status, error})
  *   messages(list, {history}) history() session(id) mode(mode) relay("pending"|"delivered")
  *   connection("ok"|"reconnecting"|"offline") transport("none"|"socket"|"polling")
- *   typing({name, typing}) reset({reason: "ended"|"unknown-session"|"expired-session"})
+ *   typing({name, typing}) reset({reason: "ended"|"unknown-session"})
  */
 (function (root, factory) {
   if (typeof module === "object" && module.exports) module.exports = factory();
@@ -83,7 +83,7 @@
     return null;
   }
 
-  /** A refusal that is about the session, not the message: the conversation is gone on the server. */
+  /** A refusal about the session, not the request: the conversation is unknown, expired or ended. */
   function sessionGone(response) {
     return [400, 401, 404, 410].includes(response.status) && /session/i.test(String(response.data.error || ""));
   }
@@ -114,8 +114,10 @@
     let mode = MODES.includes(store.get("mode")) ? store.get("mode") : "bot";
     let relayPending = store.get("relay") === "pending";
     let lastId = 0; // the highest message id this page view has (history is reloaded per page view)
+    let lastCustomerId = 0; // the customer's newest message: a reply after it answers a pending one
     const known = new Set();
     const outbox = (store.get("outbox") || []).filter((entry) => entry && entry.clientId && entry.text);
+    const settled = new Set(); // client_ids this tab saw accepted or refused
     let historyState = sessionId ? "no" : "loaded"; // no | loading | loaded
     let panelOpen = false;
     let started = false;
@@ -225,6 +227,7 @@
       mode = "bot";
       relayPending = false;
       lastId = 0;
+      lastCustomerId = 0;
       known.clear();
       held = [];
       failures = 0;
@@ -235,7 +238,7 @@
       for (const key of ["session", "mode", "relay", "last"]) store.remove(key);
       if (reason === "ended") outbox.length = 0;
       for (const entry of outbox) entry.id = 0; // they go out again in the new conversation
-      saveOutbox();
+      saveOutbox({ othersToo: reason !== "ended" }); // an ended chat takes every tab's unsent messages with it
       setConnection("ok");
       emit("reset", { reason });
       // Unsent messages of a conversation the server forgot go out in a new one.
@@ -323,6 +326,7 @@
     function confirm(entry, id) {
       if (entry.id === id) return;
       entry.id = id;
+      lastCustomerId = Math.max(lastCustomerId, id);
       known.add(id);
       saveOutbox();
       emit("confirmed", entry);
@@ -344,6 +348,7 @@
         if (raw.id > lastId) lastId = raw.id;
         if (known.has(raw.id)) continue;
         if (raw.sender === "customer") {
+          lastCustomerId = Math.max(lastCustomerId, raw.id);
           const entry = ownEntry(raw);
           if (entry) {
             confirm(entry, raw.id);
@@ -355,7 +360,9 @@
       }
       if (lastId > (store.get("last") || 0)) store.set("last", lastId);
       if (!fresh.length) return;
-      if (relayPending && fresh.some((m) => m.sender === "bot" || m.sender === "agent")) setRelay("delivered");
+      // The pending answer came: a reply newer than the customer's last message (history has older ones too).
+      const answered = fresh.some((m) => (m.sender === "bot" || m.sender === "agent") && m.id > lastCustomerId);
+      if (relayPending && answered) setRelay("delivered");
       if (agentTyping && fresh.some((m) => m.sender === "agent")) stopAgentTyping();
       emit("messages", fresh, { history });
     }
@@ -394,8 +401,8 @@
           const query = `session_id=${encodeURIComponent(sessionId)}&after=${after}`;
           const response = await api("GET", `/api/messages?${query}`);
           if (mine !== generation) return;
-          if (response.status === 400 || response.status === 404 || response.status === 410) {
-            forget(response.status === 410 ? "expired-session" : "unknown-session");
+          if (sessionGone(response)) {
+            forget("unknown-session");
             return;
           }
           if (!response.ok) throw new Error(`history: HTTP ${response.status}`);
@@ -416,26 +423,28 @@
       receive(page, { history: true });
       setConnection("ok");
       emit("history");
-      if (relayPending) {
-        // The answer may have come while nobody listened: a bot reply after our last message settles it.
-        const lastCustomer = page.filter((m) => m.sender === "customer").pop();
-        const answered = page.some((m) => m.sender !== "customer" && (!lastCustomer || m.id > lastCustomer.id));
-        if (answered) setRelay("delivered");
-      }
       updateLive();
       pump();
     }
 
     // --- sending -----------------------------------------------------------------
-    function saveOutbox() {
-      if (outbox.length) {
-        store.set(
-          "outbox",
-          outbox.map(({ clientId, text, display, rating, id }) => ({ clientId, text, display, rating, id }))
-        );
-      } else {
-        store.remove("outbox");
-      }
+    /**
+     * The outbox in storage: ours, plus what other tabs of this visitor still have to send (each tab
+     * writes the whole list, so it must not drop the others' entries).
+     */
+    function saveOutbox({ othersToo = true } = {}) {
+      const ours = new Set(outbox.map((entry) => entry.clientId));
+      const others = othersToo
+        ? (store.get("outbox") || []).filter(
+            (entry) => entry && entry.clientId && !ours.has(entry.clientId) && !settled.has(entry.clientId)
+          )
+        : [];
+      const all = [
+        ...others,
+        ...outbox.map(({ clientId, text, display, rating, id }) => ({ clientId, text, display, rating, id })),
+      ];
+      if (all.length) store.set("outbox", all);
+      else store.remove("outbox");
     }
 
     function send(text, { display = null, rating = null } = {}) {
@@ -467,6 +476,7 @@
     }
 
     function settle(entry) {
+      settled.add(entry.clientId);
       const index = outbox.indexOf(entry);
       if (index >= 0) outbox.splice(index, 1);
       saveOutbox();
@@ -476,7 +486,7 @@
       if (response.ok) return { kind: "sent", pending: response.status === 202 || response.data.status === "pending" };
       const reason = retryReason(response.status);
       if (reason) return { kind: "retry", reason };
-      if (sessionGone(response) && !entry.newSession) return { kind: "new-session", expired: response.status === 410 };
+      if (sessionGone(response) && !entry.newSession) return { kind: "new-session" };
       return { kind: "refused", status: response.status, error: String(response.data.error || "") };
     }
 
@@ -505,8 +515,7 @@
         outcome = chatOutcome(response, entry);
         if (outcome.kind === "new-session") {
           entry.newSession = true; // once: a gateway that keeps refusing the session refuses the message
-          // The message goes out again, in a new conversation.
-          forget(outcome.expired ? "expired-session" : "unknown-session");
+          forget("unknown-session"); // the message goes out again, in a new conversation
           return;
         }
         const messages = Array.isArray(response.data.messages) ? response.data.messages : [];
@@ -665,7 +674,8 @@
         mine((error) => {
           socketConnected = false;
           const message = String((error && error.message) || "");
-          if (message === "unknown session") {
+          if (!created.active && /session/i.test(message)) {
+            // "unknown session", "unknown, expired or ended session": this conversation is over.
             forget("unknown-session");
             return;
           }
@@ -740,8 +750,8 @@
             const query = `session_id=${encodeURIComponent(sessionId)}&after=${lastId}&wait=${pollWait}`;
             const response = await api("GET", `/api/messages?${query}`, null, (pollWait + 15) * 1000, controller.signal);
             if (state.stopped) break;
-            if (response.status === 400 || response.status === 404 || response.status === 410) {
-              forget(response.status === 410 ? "expired-session" : "unknown-session");
+            if (sessionGone(response)) {
+              forget("unknown-session");
               break;
             }
             if (!response.ok) throw new Error(`poll: HTTP ${response.status}`);

@@ -317,7 +317,7 @@
       el("div", { class: "vm-feedback-actions" }, feedbackSkip, feedbackSend),
       feedbackStatus
     );
-    const feedbackDone = el("p", { class: "vm-feedback-done", role: "status", hidden: true });
+    const feedbackDone = el("p", { class: "vm-feedback-done", "data-testid": "vm-info", role: "status", hidden: true });
 
     const error = el("p", { class: "vm-error", role: "alert", hidden: true });
     const counter = el("span", { class: "vm-counter", hidden: true });
@@ -880,6 +880,7 @@
       updateTyping();
     });
     client.on("reset", ({ reason }) => {
+      const hadChat = known.size > 0;
       for (const node of Array.from(log.children)) if (node.classList.contains("vm-item")) node.remove();
       known.clear();
       items.clear();
@@ -895,11 +896,12 @@
       updateTyping();
       updateNotice();
       refresh();
-      if (reason === "ended" || reason === "expired-session") {
-        const key = reason === "ended" ? "chatEnded" : "chatExpired";
-        feedbackDone.textContent = t(key);
+      // The customer ended it, or the gateway no longer knows it (a long pause, ended elsewhere).
+      const info = reason === "ended" ? "chatEnded" : hadChat || client.state.outbox.length ? "chatExpired" : null;
+      if (info) {
+        feedbackDone.textContent = t(info);
         feedbackDone.hidden = false;
-        announce(t(key));
+        announce(t(info));
       }
     });
 

@@ -1,0 +1,107 @@
+"""The relay against a slow Rasa: a timed-out message is answered once, never sent twice.
+
+Rasa here is a small local HTTP server that answers the REST webhook after a
+delay and serves a tracker, so the client's timeouts and the recovery from the
+tracker run over real sockets; the message log is a real SQLite database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import update
+
+from bot.db import init_db, session_scope
+from bot.handoff.models import ChatMessage
+from bot.messages.log import MessageLog
+from bot.messages.relay import Relay
+from bot.web.rasa_client import RasaClient, RasaTimedOut
+
+
+class SlowRasa(BaseHTTPRequestHandler):
+    delay = threading.Event()
+    sent: list[str] = []  # noqa: RUF012 - shared by the handler threads on purpose
+    tracker_events: list[dict] = []  # noqa: RUF012
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        SlowRasa.sent.append(body["message"])
+        SlowRasa.tracker_events = [
+            {"event": "user", "text": body["message"]},
+            {"event": "bot", "text": f"answer to {body['message']}", "data": {"buttons": None}},
+        ]
+        if SlowRasa.delay.is_set():
+            threading.Event().wait(1.5)  # longer than the client's timeout
+        self._json([{"text": f"answer to {body['message']}"}])
+
+    def do_GET(self) -> None:
+        self._json({"events": SlowRasa.tracker_events})
+
+    def _json(self, payload: object) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+            self.wfile.write(data)
+
+
+@pytest.fixture()
+def rasa_url() -> Iterator[str]:
+    SlowRasa.sent.clear()
+    SlowRasa.tracker_events = []
+    SlowRasa.delay.set()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowRasa)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_timed_out_message_is_answered_from_the_tracker_not_sent_again(tmp_path, rasa_url: str) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    init_db(url)
+    log = MessageLog(url)
+    relay = Relay(log, RasaClient(rasa_url, timeout=0.5), node="test", stale_after=60)
+    session = log.open_session()
+    log.record(session, "customer", "where is my parcel", for_bot=True)
+
+    with pytest.raises(RasaTimedOut):
+        relay.deliver(session)
+    assert SlowRasa.sent == ["where is my parcel"]
+    # The claim is kept while it may still be processed: no other attempt right away.
+    assert relay.deliver(session) == []
+    # Once the claim is stale, the next attempt asks the tracker instead of sending again.
+    with session_scope(url) as db:
+        db.execute(update(ChatMessage).values(relay_claimed_at=datetime.utcnow() - timedelta(minutes=5)))
+    replies = relay.deliver(session)
+    assert [r["text"] for r in replies] == ["answer to where is my parcel"]
+    assert SlowRasa.sent == ["where is my parcel"]  # sent to Rasa exactly once
+    assert [m["sender"] for m in log.after(session)] == ["customer", "bot"]
+
+
+def test_a_message_rasa_never_saw_is_sent_on_the_next_attempt(tmp_path, rasa_url: str) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    init_db(url)
+    log = MessageLog(url)
+    relay = Relay(log, RasaClient(rasa_url, timeout=0.5), node="test", stale_after=60)
+    session = log.open_session()
+    log.record(session, "customer", "first", for_bot=True)
+    with pytest.raises(RasaTimedOut):
+        relay.deliver(session)
+    SlowRasa.tracker_events = []  # as if Rasa had dropped the request before processing it
+    SlowRasa.delay.clear()
+    with session_scope(url) as db:
+        db.execute(update(ChatMessage).values(relay_claimed_at=datetime.utcnow() - timedelta(minutes=5)))
+    replies = relay.deliver(session)
+    assert [r["text"] for r in replies] == ["answer to first"]
+    assert SlowRasa.sent == ["first", "first"]
