@@ -77,7 +77,7 @@ def create_socketio(app: Flask, services: Services) -> SocketIO:
         if not (isinstance(session_id, str) and SESSION_ID.match(session_id)):
             raise ConnectionRefusedError("unknown session")
         if session_status(services, session_id) is not SessionStatus.ACTIVE:
-            raise ConnectionRefusedError("unknown session")  # the widget starts a new chat on this
+            raise ConnectionRefusedError("unknown, expired or ended session")
         session["customer_session"] = session_id
         join_room(conversation_room(session_id))
         # Joined first, then read: a message stored in between arrives twice, never not at all.

@@ -134,36 +134,6 @@ describe("sending", () => {
     assert.equal(events.filter(([n]) => n === "refused").length, 0);
     assert.deepEqual(client.state.outbox, []);
   });
-
-  test("a chat the gateway expired (410): told so, and the message goes out in a new conversation", async () => {
-    const gateway = fakeGateway();
-    gateway.route("POST", "/api/session", () => ({ body: { session_id: "fresh-session".padEnd(32, "x") } }));
-    gateway.route("GET", "/api/messages", () => ({ body: { messages: [], mode: "bot" } }));
-    gateway.route("POST", "/api/chat", ({ body }) =>
-      body.session_id === SESSION
-        ? { status: 410, body: { error: "this chat ended after a long pause; start a new one with POST /api/session" } }
-        : { body: { messages: [{ id: 3, sender: "customer", text: body.text }], mode: "bot" } }
-    );
-    const { client, clock, events } = setup({ gateway, storage: returning() });
-    client.start();
-    client.setPanelOpen(true);
-    client.send("hello");
-    await clock.advance(0);
-    assert.deepEqual(events.filter(([n]) => n === "reset").map(([, r]) => r.reason), ["expired-session"]);
-    assert.equal(gateway.calls("POST", "/api/chat").at(-1).body.session_id.slice(0, 13), "fresh-session");
-    assert.deepEqual(client.state.outbox, []);
-  });
-
-  test("history of an expired chat (410) is dropped and a new chat starts", async () => {
-    const gateway = fakeGateway();
-    gateway.route("GET", "/api/messages", () => ({ status: 410, body: { error: "this chat was ended" } }));
-    const { client, clock, events, storage } = setup({ gateway, storage: returning() });
-    client.start();
-    client.setPanelOpen(true);
-    await clock.advance(0);
-    assert.deepEqual(events.filter(([n]) => n === "reset").map(([, r]) => r.reason), ["expired-session"]);
-    assert.equal(storage.value("session"), null);
-  });
 });
 
 describe("connection policy", () => {
