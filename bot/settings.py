@@ -62,6 +62,7 @@ class ConsoleSettings:
 class LimitSettings:
     max_message_chars: int = 2000
     chat_messages_per_minute: int = 30
+    sessions_per_client_per_minute: int = 20
     password_resets_per_email_per_hour: int = 3
     password_resets_per_session_per_hour: int = 5
     handoffs_per_client_per_hour: int = 5

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
             except Exception as exc:
                 logging.getLogger(__name__).error("unclaimed-handoff sweep failed (%s)", type(exc).__name__)
 
+    services.messages.release_claims_of(settings.realtime.node_name)  # a crash of this node left them
     gevent.spawn(deliver_waiting_forever)
     if not settings.realtime.redis_url:
         gevent.spawn(expire_unclaimed_forever)

@@ -288,6 +288,20 @@ class MessageLog:
                 session.scalar(select(ChatMessage.relay_state).where(ChatMessage.id == message_id)) or "none"
             )
 
+    def release_claims_of(self, node: str) -> int:
+        """At a gateway's start: what it was delivering when it died waits for the next attempt.
+
+        A message it had sent carries ``attempted``, so that attempt asks Rasa's tracker first.
+        """
+        with session_scope(self.url) as session:
+            released = session.execute(
+                update(ChatMessage)
+                .where(ChatMessage.relay_state == "relaying", ChatMessage.relay_node == node)
+                .values(relay_state="pending", relay_claimed_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            return released.rowcount or 0
+
     def mark_attempted(self, message_id: int) -> None:
         """Sent to Rasa at least once (a later attempt checks whether it was processed)."""
         with session_scope(self.url) as session:

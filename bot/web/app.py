@@ -101,6 +101,7 @@ def create_app(services: Services) -> Flask:
             {"endpoint": "reports.reports_page", "label": "Reports", "testid": "nav-reports", "role": "supervisor"},
             {"endpoint": "reports.gaps_page", "label": "Unanswered", "testid": "nav-gaps", "role": "supervisor"},
             {"endpoint": "reports.team_page", "label": "Team", "testid": "nav-team", "role": "supervisor"},
+            {"endpoint": "reports.privacy_page", "label": "Privacy", "testid": "nav-privacy", "role": "supervisor"},
         ]
     )
 

@@ -134,6 +134,8 @@ RELAY_PENDING = {
 
 @chat_blueprint.post("/session")
 def new_session() -> Any:
+    if not _services().limits.sessions_per_address.allow(request.remote_addr or "?"):
+        return _error("too many new chats from this address; please wait a moment", 429)
     return jsonify({"session_id": _services().messages.open_session()})
 
 

@@ -28,7 +28,7 @@ def free_port() -> int:
 # unrelated tests depend on each other. tests/test_security.py runs a stack of its own with
 # the real limits of settings.yml.
 SHARED_ADDRESS_LIMITS = {
-    "limits": {"handoffs_per_client_per_hour": 10_000},
+    "limits": {"handoffs_per_client_per_hour": 10_000, "sessions_per_client_per_minute": 10_000},
     "verification": {"max_failures_per_client": 10_000},
 }
 

@@ -105,3 +105,18 @@ def test_a_message_rasa_never_saw_is_sent_on_the_next_attempt(tmp_path, rasa_url
     replies = relay.deliver(session)
     assert [r["text"] for r in replies] == ["answer to first"]
     assert SlowRasa.sent == ["first", "first"]
+
+
+def test_a_restarted_gateway_takes_back_what_it_was_delivering(tmp_path, rasa_url: str) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    init_db(url)
+    log = MessageLog(url)
+    session = log.open_session()
+    log.record(session, "customer", "hello", for_bot=True)
+    assert log.claim_next(session, "gateway-1", stale_after=60) is not None  # then gateway-1 dies
+    assert log.conversations_waiting(stale_after=60) == []  # not stale yet: nobody would take it
+    assert log.release_claims_of("gateway-2") == 0  # another node's start leaves it alone
+    assert log.release_claims_of("gateway-1") == 1
+    SlowRasa.delay.clear()
+    relay = Relay(log, RasaClient(rasa_url, timeout=5), node="gateway-1", stale_after=60)
+    assert [r["text"] for r in relay.deliver(session)] == ["answer to hello"]
