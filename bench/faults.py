@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import random
+import re
 import secrets
 import tempfile
 import time
@@ -48,6 +49,7 @@ class Window:
     ended: float = 0.0
     back_after_s: float = 0.0
     chat_ms: list[float] = field(default_factory=list)
+    answer_ms: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)
     resent: int = 0
@@ -56,6 +58,8 @@ class Window:
 class Run:
     def __init__(self) -> None:
         self.figures = Figures()
+        self.answer_ms: list[float] = []
+        self.unanswered_in_time = 0
         self.windows: list[Window] = []
 
     def window(self) -> Window | None:
@@ -63,20 +67,40 @@ class Run:
         return current if current is not None and not current.ended else None
 
 
+async def answer_after(widget: Widget, message_id: int, deadline: float) -> bool:
+    """Wait (long-polling GET /api/messages) until a reply follows the customer's message."""
+    while time.monotonic() < deadline:
+        try:
+            async with widget.http.get(
+                f"{widget.base_url}/api/messages",
+                params={"session_id": widget.session_id, "after": message_id, "wait": 10},
+            ) as response:
+                page = (await response.json()).get("messages", []) if response.status == 200 else []
+        except (TimeoutError, aiohttp.ClientError, ValueError):
+            page = []
+            await asyncio.sleep(0.5)
+        if any(m["sender"] != "customer" for m in page):
+            return True
+    return False
+
+
 async def say_until_stored(widget: Widget, text: str, run: Run, deadline: float) -> None:
-    """POST /api/chat, resending with the same client_id after a connection error or 5xx."""
+    """POST /api/chat, resending with the same client_id after a connection error or 5xx; then
+    wait for the answer, as a customer does (a 202 means it comes later, pushed)."""
     client_id = secrets.token_hex(8)
     delay = 0.25
+    first_sent = time.perf_counter()
     while time.monotonic() < deadline:
         window = run.window()
         start = time.perf_counter()
+        body: dict = {}
         try:
             async with widget.http.post(
                 f"{widget.base_url}/api/chat",
                 json={"session_id": widget.session_id, "text": text, "client_id": client_id},
             ) as response:
                 status = response.status
-                await response.read()
+                body = await response.json(content_type=None) if status in (200, 202) else {}
         except (TimeoutError, aiohttp.ClientError) as exc:
             status = None
             run.figures.errors[type(exc).__name__] += 1
@@ -92,6 +116,17 @@ async def say_until_stored(widget: Widget, text: str, run: Run, deadline: float)
             if window:
                 window.chat_ms.append(elapsed_ms)
             widget.sent.append(text)
+            messages = body.get("messages") or []
+            answered = any(m.get("sender") != "customer" for m in messages)
+            if not answered and messages:
+                answered = await answer_after(widget, messages[0]["id"], deadline=time.monotonic() + 90)
+            if answered:
+                answer_ms = (time.perf_counter() - first_sent) * 1000
+                run.answer_ms.append(answer_ms)
+                if window:
+                    window.answer_ms.append(answer_ms)
+            else:
+                run.unanswered_in_time += 1
             return
         if status is not None and status not in RETRY_STATUSES:
             return  # a 4xx is the client's fault: nothing to resend
@@ -169,19 +204,30 @@ async def faults(stack: ProductionStack, args: argparse.Namespace) -> int:
         totals.update(sent=len(widget.sent), lost=lost, duplicated=duplicated, unanswered=unanswered)
     for widget in widgets:
         await widget.close()
+    nginx_errors = Counter(
+        re.sub(r"^\d+#\d+: (\*\d+ )?", "", line.split("] ", 1)[1]).split(" while ", 1)[0][:60]
+        for line in (stack.topology.log_dir / "nginx.log").read_text(errors="replace").splitlines()
+        if "] " in line and "[warn]" not in line
+    )
 
     figures = run.figures
     print(
         f"\n== faults under load: {args.customers} customers through nginx, think {args.think_min}-{args.think_max} s =="
     )
     for window in run.windows:
-        ms = window.chat_ms
+        ms = window.answer_ms
         print(
             f"{window.program:10s} back after {window.back_after_s:5.1f} s | while down and recovering "
-            f"({window.ended - window.started:.0f} s): {len(ms)} answered, p50 {percentile(ms, 50):.0f} ms, "
-            f"max {max(ms, default=float('nan')):.0f} ms, statuses {dict(window.statuses)}, "
-            f"connection errors {dict(window.errors) or 0}, resent {window.resent}"
+            f"({window.ended - window.started:.0f} s): {len(window.chat_ms)} messages stored, answer p50 "
+            f"{percentile(ms, 50):.0f} ms, max {max(ms, default=float('nan')):.0f} ms, statuses "
+            f"{dict(window.statuses)}, connection errors {dict(window.errors) or 0}, resent {window.resent}"
         )
+    ms = run.answer_ms
+    print(
+        f"answers (send -> reply, pushed or in the response): {len(ms)}: p50 {percentile(ms, 50):.0f} ms, "
+        f"p95 {percentile(ms, 95):.0f} ms, p99 {percentile(ms, 99):.0f} ms; "
+        f"{run.unanswered_in_time} not answered within 90 s"
+    )
     print(
         f"whole run: {figures.chat_summary()}; statuses {dict(figures.statuses)}; errors {dict(figures.errors) or 0}"
     )
@@ -189,6 +235,7 @@ async def faults(stack: ProductionStack, args: argparse.Namespace) -> int:
         f"history check: {totals['sent']} customer messages stored, {totals['lost']} lost, "
         f"{totals['duplicated']} duplicated, {totals['unanswered']} without an answer"
     )
+    print(f"nginx error log, start-up included: {dict(nginx_errors.most_common(6)) or 0}")
     return 0 if not (totals["lost"] or totals["duplicated"] or totals["unanswered"]) else 1
 
 

@@ -41,12 +41,28 @@ class HandoffSettings:
     timezone: str = "Europe/Bratislava"
     hours: dict[str, list[str]] = field(default_factory=dict)
     average_handle_minutes: int = 4
+    # A queued handoff nobody claims within this many minutes becomes an email ticket.
+    unclaimed_timeout_minutes: float = 10.0
+    # How often the gateway looks for such handoffs (seconds).
+    unclaimed_check_seconds: float = 30.0
+    # An agent who stops sending heartbeats (browser closed) counts as offline after this long.
+    presence_timeout_seconds: int = 90
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """The agent console: sessions and the canned answers file."""
+
+    # Absolute session lifetime: a login is good for this long, however active.
+    session_hours: float = 10.0
+    canned_path: str = "canned/answers.yml"
 
 
 @dataclass(frozen=True)
 class LimitSettings:
     max_message_chars: int = 2000
     chat_messages_per_minute: int = 30
+    sessions_per_client_per_minute: int = 20
     password_resets_per_email_per_hour: int = 3
     password_resets_per_session_per_hour: int = 5
     handoffs_per_client_per_hour: int = 5
@@ -133,6 +149,7 @@ class Settings:
     log_level: str = "WARNING"
     realtime: RealtimeSettings = field(default_factory=RealtimeSettings)
     smtp: SmtpSettings | None = None
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     # /metrics: with a token, a scraper sends "Authorization: Bearer <token>"; without, only localhost.
     metrics_token: str = ""
 
@@ -209,6 +226,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
             relay_stale_seconds=float(realtime.get("relay_stale_seconds", 60.0)),
         ),
         smtp=_smtp(env),
+        console=ConsoleSettings(**raw.get("console", {})),
         metrics_token=env.get("METRICS_TOKEN", ""),
     )
 

@@ -72,6 +72,28 @@ def outbox_delivery(settings: Settings) -> Job | None:
     return Job("outbox-delivery", timedelta(minutes=1), run)
 
 
+@job_factory
+def unclaimed_handoffs(settings: Settings) -> Job | None:
+    """Queued handoffs nobody claimed in time become email tickets; the customer is told.
+
+    Only with Redis: the notice must be pushed to the customer's widget, and only
+    Redis carries this process's pushes to the gateways. Without Redis the gateway
+    runs the same sweep itself (bot.cli.serve). Either way the queued -> ticket
+    change is one conditional UPDATE, so concurrent sweeps tell each customer once.
+    """
+    if not settings.realtime.redis_url:
+        return None
+
+    def run() -> int:
+        from bot import composition
+        from bot.handoff.tickets import UnclaimedSweep
+
+        services = composition.services()
+        return len(UnclaimedSweep(services.handoff, services.messages).run_once())
+
+    return Job("unclaimed-handoffs", timedelta(seconds=settings.handoff.unclaimed_check_seconds), run)
+
+
 def jobs_from(settings: Settings, factories: Iterable[JobFactory] | None = None) -> list[Job]:
     built = (factory(settings) for factory in (JOB_FACTORIES if factories is None else factories))
     return [job for job in built if job is not None]

@@ -1,7 +1,8 @@
-"""The agent console through Flask's test client, on its own SQLite database."""
+"""The agent console through Flask's test client (and Flask-SocketIO's), on its own SQLite database."""
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import threading
@@ -13,16 +14,24 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bot.db import session_scope
-from bot.handoff import agents, queries
+from bot.handoff import agents
 from bot.handoff.models import Handoff
 from bot.handoff.service import HandoffService
 from bot.web import create_app
+from bot.web.console import read_models
+from bot.web.realtime import create_socketio
 from tests.conftest import build_test_services
 from tests.support import stack as stack_support
 
 PASSWORD = "correct horse battery"
 META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+PAGE_STATE = re.compile(r'<script type="application/json" id="page-state">(.*?)</script>', re.S)
+
+
+def page_state(html: str) -> dict:
+    """The JSON a console page embeds and renders its rows from."""
+    return json.loads(PAGE_STATE.search(html).group(1))
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +44,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         ACTION_SERVER_URL=f"http://127.0.0.1:{stack_support.free_port()}",
     )
     application = create_app(services)
+    application.extensions["socketio"] = create_socketio(application, services)
     for name in ("alice", "bob"):
         agents.upsert_agent(services.database_url, name, PASSWORD, name.capitalize())
     yield application
@@ -90,7 +100,7 @@ def new_handoff(
     service.messages.record(conversation, "customer", "hello")
     service.messages.record(conversation, "bot", "Hi! How can I help?")
     service.messages.record(conversation, "customer", customer_text)
-    agents.touch(service.url, _agent_id(service, "alice"))  # someone is online: it queues
+    agents.set_presence(service.url, _agent_id(service, "alice"), "online")  # someone is online: it queues
     transcript = [
         {
             "sender": "customer",
@@ -125,6 +135,15 @@ def new_handoff(
     return start.handoff_id, conversation
 
 
+def pushed_events(socket_client) -> list[tuple[str, dict]]:
+    """(event, payload) pairs a Flask-SocketIO test client received."""
+    found = []
+    for event in socket_client.get_received():
+        args = event["args"]
+        found.append((event["name"], args[0] if isinstance(args, list) else args))
+    return found
+
+
 def json_post(client: FlaskClient, url: str, token: str | None, body: dict | None = None):
     headers = {"Accept": "application/json"}
     if token:
@@ -140,7 +159,7 @@ def test_every_page_requires_login(app: Flask, service: HandoffService) -> None:
     assert page.status_code == 302 and "/agent/login" in page.headers["Location"]
     conversation = client.get(f"/agent/handoffs/{handoff_id}")
     assert conversation.status_code == 302 and "/agent/login" in conversation.headers["Location"]
-    for url in ("/agent/queue.json", f"/agent/handoffs/{handoff_id}/events", "/agent/kb/search?q=x"):
+    for url in ("/agent/queue.json", f"/agent/handoffs/{handoff_id}/state", "/agent/kb/search?q=x"):
         response = client.get(url)
         assert response.status_code == 401, url
         assert response.get_json() == {"error": "login required"}
@@ -212,12 +231,12 @@ def test_posts_without_csrf_token_are_refused_even_when_logged_in(
     assert alice.post(url + "/notes", data={"text": "no token"}).status_code == 400
     assert alice.post("/agent/logout").status_code == 400
     assert service.active_handoff(conversation).status == "queued"
-    assert queries.notes(service.url, handoff_id) == []
+    assert read_models.notes(service.url, handoff_id) == []
     token = token_of(alice)
     assert json_post(alice, url + "/claim", "forged-token").status_code == 400
     assert json_post(alice, url + "/claim", token).status_code == 200
     assert alice.post(url + "/notes", data={"text": "with token", "csrf_token": token}).status_code == 303
-    assert [n["text"] for n in queries.notes(service.url, handoff_id)] == ["with token"]
+    assert [n["text"] for n in read_models.notes(service.url, handoff_id)] == ["with token"]
 
 
 # --- claiming ------------------------------------------------------------------------
@@ -268,7 +287,7 @@ def test_queue_lists_waiting_oldest_first_with_preview_and_touches_presence(
     assert row["wait_seconds"] >= 0
     assert service.agents_online()
     page = alice.get("/agent/").get_data(as_text=True)
-    assert f'data-handoff-id="{first}"' in page and "first customer question" in page
+    assert first in [row["id"] for row in page_state(page)["waiting"]]  # rendered by render.js
 
 
 def test_ticket_promise_stays_visible_until_kept(alice: FlaskClient, service: HandoffService) -> None:
@@ -288,7 +307,7 @@ def test_ticket_promise_stays_visible_until_kept(alice: FlaskClient, service: Ha
     tickets = alice.get("/agent/queue.json").get_json()["tickets"]
     ticket = next(t for t in tickets if t["contact_email"] == "jana@example.com")
     assert ticket["promise"] == "reply by email within 24 hours" and ticket["promise_due_at"]
-    assert "jana@example.com" in alice.get("/agent/").get_data(as_text=True)
+    assert "jana@example.com" in alice.get("/agent/").get_data(as_text=True)  # in the embedded rows
     kept = alice.post(f"/agent/tickets/{ticket['id']}/promise-kept", data={"csrf_token": token_of(alice)})
     assert kept.status_code == 303
     assert ticket["id"] not in [t["id"] for t in alice.get("/agent/queue.json").get_json()["tickets"]]
@@ -301,20 +320,24 @@ def test_customer_html_is_escaped_in_the_conversation_page(
     evil = "<script>alert(1)</script>"
     handoff_id, _ = new_handoff(service, evil, slots={"order_number": "<img src=x onerror=alert(2)>"})
     page = alice.get(f"/agent/handoffs/{handoff_id}").get_data(as_text=True)
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert evil not in page
     assert "<img src=x" not in page
-    assert "<script>" not in page.replace('<script src="/static/agent/', "")
+    # The only script elements are our own files and the JSON the rows are rendered from.
+    scripts = re.findall(r"<script[^>]*>", page)
+    assert all('src="/' in tag or 'type="application/json"' in tag for tag in scripts), scripts
+    assert "\\u003cscript\\u003ealert(1)" in page  # the JSON escapes markup
+    assert any(m["text"] == evil for m in page_state(page)["timeline"])  # and keeps the text exact
 
 
 def test_conversation_page_shows_the_whole_context(alice: FlaskClient, service: HandoffService) -> None:
     handoff_id, _ = new_handoff(service, slots={"email": "x@example.com"})
     page = alice.get(f"/agent/handoffs/{handoff_id}").get_data(as_text=True)
-    assert "I want to talk to a person" in page and "Hi! How can I help?" in page
-    assert "request_human" in page and "0.91" in page  # the intent ranking of that message
-    assert "greet" in page and "0.97" in page
+    timeline = page_state(page)["timeline"]
+    assert [m["text"] for m in timeline] == ["hello", "Hi! How can I help?", "I want to talk to a person"]
+    assert timeline[2]["intent_ranking"] == [{"name": "request_human", "confidence": 0.91}]
+    assert timeline[0]["intent_ranking"][0] == {"name": "greet", "confidence": 0.97}
     assert "refund_policy" in page and "0.81" in page  # FAQ candidates with scores
-    assert "customer request" in page and ">sk<" in page
+    assert page_state(page)["handoff"]["reason"] == "customer_request" and ">sk<" in page
     assert "x@example.com" in page  # slots
 
 
@@ -327,10 +350,11 @@ def test_notes_are_stored_and_shown_to_agents(
         data={"text": "customer is a <b>VIP</b>", "csrf_token": token_of(alice)},
     )
     assert response.status_code == 303
-    stored = queries.notes(service.url, handoff_id)
+    stored = read_models.notes(service.url, handoff_id)
     assert [(n["text"], n["agent_name"]) for n in stored] == [("customer is a <b>VIP</b>", "Alice")]
     page = bob.get(f"/agent/handoffs/{handoff_id}").get_data(as_text=True)
-    assert "customer is a &lt;b&gt;VIP&lt;/b&gt;" in page
+    assert [n["text"] for n in page_state(page)["notes"]] == ["customer is a <b>VIP</b>"]
+    assert "<b>VIP" not in page
     # Notes never reach the customer.
     assert all("VIP" not in m["text"] for m in service.messages.after(conversation))
 
@@ -346,11 +370,17 @@ def test_live_chat_both_ways(alice: FlaskClient, service: HandoffService, app: F
     seen = customer.get(f"/api/messages?session_id={conversation}&after={message['id'] - 1}").get_json()
     assert seen["messages"][0]["sender"] == "agent"
     assert seen["messages"][0]["agent_name"] == "Alice" and seen["mode"] == "handoff"
+    console = app.extensions["socketio"].test_client(app, flask_test_client=alice, auth={"role": "agent"})
+    assert console.is_connected()
+    ack = console.emit("watch", {"handoff_id": handoff_id, "after": message["id"]}, callback=True)
+    assert ack == {"messages": [], "status": "assigned"}
     reply = customer.post("/api/chat", json={"session_id": conversation, "text": "thanks, my kettle broke"})
     assert reply.get_json()["mode"] == "handoff"
-    events = alice.get(f"/agent/handoffs/{handoff_id}/events?after={message['id']}&wait=2").get_json()
-    assert [m["text"] for m in events["messages"]] == ["thanks, my kettle broke"]
-    assert events["status"] == "assigned"
+    pushed = pushed_events(console)
+    assert [data["text"] for name, data in pushed if name == "message"] == ["thanks, my kettle broke"]
+    queue_events = [data for name, data in pushed if name == "queue"]
+    assert {"handoff_id": handoff_id, "customer_message": True} .items() <= queue_events[-1].items()
+    console.disconnect()
     empty = json_post(alice, f"/agent/handoffs/{handoff_id}/messages", token, {"text": "   "})
     assert empty.status_code == 400
 
@@ -393,7 +423,7 @@ def test_resolve_gives_the_conversation_back_to_the_bot_and_asks_for_a_rating(
     assert fake.calls == [(conversation, "action_ask_rating")]
     prompt = service.messages.after(conversation)[-1]
     assert prompt["sender"] == "bot" and len(prompt["buttons"]) == 5
-    assert queries.handoff_detail(service.url, handoff_id)["status"] == "resolved"
+    assert read_models.handoff_detail(service.url, handoff_id)["status"] == "resolved"
     # Resolving twice is a conflict, not a second rating prompt.
     assert json_post(alice, f"/agent/handoffs/{handoff_id}/resolve", token).status_code == 409
 

@@ -43,8 +43,23 @@ def run(args: argparse.Namespace) -> int:
             except Exception:
                 logging.getLogger(__name__).exception("relay sweep failed")
 
+    from bot.handoff.tickets import UnclaimedSweep
+
+    def expire_unclaimed_forever() -> None:
+        """Without Redis only the gateway reaches the widgets, so it sweeps for unclaimed
+        handoffs itself (with Redis the worker does; see bot.worker.unclaimed_handoffs)."""
+        sweep = UnclaimedSweep(services.handoff, services.messages)
+        while True:
+            gevent.sleep(settings.handoff.unclaimed_check_seconds)
+            try:
+                sweep.run_once()
+            except Exception as exc:
+                logging.getLogger(__name__).error("unclaimed-handoff sweep failed (%s)", type(exc).__name__)
+
     services.messages.release_claims_of(settings.realtime.node_name)  # a crash of this node left them
     gevent.spawn(deliver_waiting_forever)
+    if not settings.realtime.redis_url:
+        gevent.spawn(expire_unclaimed_forever)
     host = args.host or settings.gateway_host
     port = args.port or settings.gateway_port
     print(

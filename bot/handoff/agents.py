@@ -49,6 +49,7 @@ def upsert_agent(
             )
             return True
         agent.password_hash = hashed
+        agent.session_generation = (agent.session_generation or 0) + 1  # a new password logs out everywhere
         if display_name:
             agent.display_name = display_name
         if role:
@@ -106,6 +107,7 @@ def reset_password(url: str, agent_id: int, password: str) -> bool:
         if agent is None:
             return False
         agent.password_hash = generate_password_hash(password)
+        agent.session_generation = (agent.session_generation or 0) + 1  # the old password's sessions end
         return True
 
 
@@ -121,8 +123,34 @@ def authenticate(url: str, username: str, password: str) -> Agent | None:
         return agent
 
 
+def change_password(url: str, agent_id: int, current: str, new: str) -> bool:
+    """Set a new password if ``current`` is right; every existing session is revoked."""
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"the new password is too short: at least {MIN_PASSWORD_LENGTH} characters")
+    with session_scope(url) as session:
+        agent = session.get(Agent, agent_id)
+        if agent is None or not check_password_hash(agent.password_hash, current):
+            return False
+        agent.password_hash = generate_password_hash(new)
+        agent.session_generation = (agent.session_generation or 0) + 1
+        return True
+
+
+PRESENCE = ("online", "away", "offline")
+
+
+def set_presence(url: str, agent_id: int, presence: str) -> None:
+    if presence not in PRESENCE:
+        raise ValueError(f"presence is one of {', '.join(PRESENCE)}")
+    with session_scope(url) as session:
+        agent = session.get(Agent, agent_id)
+        if agent is not None:
+            agent.presence = presence
+            agent.last_seen_at = datetime.utcnow()
+
+
 def touch(url: str, agent_id: int) -> Agent | None:
-    """Mark the agent present (the console polls) and return it."""
+    """The console's heartbeat: the agent's browser is still there (presence is set apart)."""
     with session_scope(url) as session:
         agent = session.get(Agent, agent_id)
         if agent is not None:

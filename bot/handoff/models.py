@@ -63,6 +63,10 @@ class Agent(Base):
     disabled_at = Column(DateTime, nullable=True)  # a disabled agent can no longer log in
     created_at = Column(DateTime, default=utcnow, nullable=False)
     last_seen_at = Column(DateTime, nullable=True)
+    # Set by the agent in the console: online | away | offline. Only "online" agents take chats.
+    presence = Column(String(8), default="offline", nullable=False, server_default="offline")
+    # Bumped by logout and password change: every cookie issued before stops working.
+    session_generation = Column(Integer, default=0, nullable=False, server_default="0")
 
 
 class Handoff(Base):
@@ -80,11 +84,17 @@ class Handoff(Base):
     promise_due_at = Column(DateTime, nullable=True)
     promise_kept_at = Column(DateTime, nullable=True)
     created_at = Column(DateTime, default=utcnow, nullable=False)
+    # When it (last) joined the queue: at the start, or when an agent gave it back.
+    queued_at = Column(DateTime, default=utcnow, nullable=True)
     claimed_at = Column(DateTime, nullable=True)
     first_agent_reply_at = Column(DateTime, nullable=True)
     resolved_at = Column(DateTime, nullable=True)
     csat = Column(Integer, nullable=True)
     csat_comment = Column(Text, nullable=True)
+    # Nobody claimed it in time: it became a ticket at this moment (see HandoffService.expire_unclaimed).
+    timed_out_at = Column(DateTime, nullable=True)
+    # The email answer an agent sent from the console (the promise it kept).
+    email_reply_at = Column(DateTime, nullable=True)
 
 
 class AgentNote(Base):
@@ -93,6 +103,19 @@ class AgentNote(Base):
     handoff_id = Column(Integer, ForeignKey("handoffs.id"), nullable=False, index=True)
     agent_id = Column(Integer, ForeignKey("agents.id"), nullable=False)
     text = Column(Text, nullable=False)
+    # note | transfer | email (an email answer sent from the console; its text is the body)
+    kind = Column(String(10), default="note", nullable=False, server_default="note")
+    created_at = Column(DateTime, default=utcnow, nullable=False)
+
+
+class ConversationLabel(Base):
+    """Labels agents put on a conversation (e.g. ``refund``, ``vip``); the queue filters by them."""
+
+    __tablename__ = "conversation_labels"
+    __table_args__ = (UniqueConstraint("conversation_id", "label", name="uq_conversation_label"),)
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(64), ForeignKey("conversations.id"), nullable=False, index=True)
+    label = Column(String(32), nullable=False, index=True)
     created_at = Column(DateTime, default=utcnow, nullable=False)
 
 

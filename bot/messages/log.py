@@ -140,6 +140,11 @@ class MessageLog:
             conversation = session.get(Conversation, conversation_id)
             return conversation.mode if conversation else "bot"
 
+    def language(self, conversation_id: str) -> str:
+        with session_scope(self.url) as session:
+            conversation = session.get(Conversation, conversation_id)
+            return conversation.language if conversation else "en"
+
     def needs_rasa_resume(self, conversation_id: str) -> bool:
         with session_scope(self.url) as session:
             conversation = session.get(Conversation, conversation_id)

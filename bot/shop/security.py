@@ -19,6 +19,15 @@ def normalise_email(email: str) -> str | None:
     return candidate
 
 
+def extract_email(text: str) -> str | None:
+    """The first well-formed email address in free text, normalised."""
+    for word in (text or "").split():
+        email = normalise_email(word)
+        if email:
+            return email
+    return None
+
+
 def extract_order_number(text: str) -> str | None:
     match = ORDER_NUMBER_PATTERN.search(text or "")
     return match.group(1) if match else None

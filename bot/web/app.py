@@ -13,7 +13,6 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.composition import Services
-from bot.messages.bus import AGENTS_ROOM
 from bot.messages.relay import Relay
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ def create_app(services: Services) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.cookie_secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=10),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.console.session_hours),
         WTF_CSRF_TIME_LIMIT=10 * 3600,  # a console stays open all shift
         MAX_CONTENT_LENGTH=64 * 1024,
         JSON_SORT_KEYS=False,
@@ -71,7 +70,8 @@ def create_app(services: Services) -> Flask:
 
     def mode_changed(conversation_id: str, mode: str) -> None:
         services.messages.publish_mode(conversation_id, mode)
-        services.messages.bus.publish("queue", {"conversation_id": conversation_id}, AGENTS_ROOM)
+        # The action server publishes too when it has Redis; consoles drop the duplicate.
+        services.handoff.announce(conversation_id)
 
     app.extensions["relay"] = Relay(
         services.messages,
@@ -81,21 +81,29 @@ def create_app(services: Services) -> Flask:
         on_mode_change=mode_changed,
     )
 
-    from bot.web.agent import agent_blueprint, csrf
+    from bot.web import console
     from bot.web.chat import chat_blueprint
     from bot.web.health import health_blueprint
     from bot.web.metrics import metrics_blueprint
     from bot.web.pages import pages_blueprint
     from bot.web.reports import reports_blueprint
 
-    csrf.init_app(app)
     app.register_blueprint(pages_blueprint)
     app.register_blueprint(chat_blueprint)
     app.register_blueprint(health_blueprint)
     app.register_blueprint(metrics_blueprint)
-    app.register_blueprint(agent_blueprint)
+    console.register(app, services)
+    console.csrf.exempt(chat_blueprint)  # the customer API carries no cookie session; see chat.py
     app.register_blueprint(reports_blueprint)
-    csrf.exempt(chat_blueprint)  # the customer API carries no cookie session; see chat.py
+    # Supervisor pages in the console's navigation (see console/base.html).
+    app.config["CONSOLE_NAV"].extend(
+        [
+            {"endpoint": "reports.reports_page", "label": "Reports", "testid": "nav-reports", "role": "supervisor"},
+            {"endpoint": "reports.gaps_page", "label": "Unanswered", "testid": "nav-gaps", "role": "supervisor"},
+            {"endpoint": "reports.team_page", "label": "Team", "testid": "nav-team", "role": "supervisor"},
+            {"endpoint": "reports.privacy_page", "label": "Privacy", "testid": "nav-privacy", "role": "supervisor"},
+        ]
+    )
 
     @app.after_request
     def cors(response: Response) -> Response:

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+from bot.handoff.tickets import take_contact_email
 from bot.messages.log import SessionStatus
 from bot.metrics import MESSAGE_LATENCY
+from bot.shop.security import extract_email
 from bot.web.rasa_client import RasaUnavailable
 
 if TYPE_CHECKING:
@@ -132,6 +134,8 @@ RELAY_PENDING = {
 
 @chat_blueprint.post("/session")
 def new_session() -> Any:
+    if not _services().limits.sessions_per_address.allow(request.remote_addr or "?"):
+        return _error("too many new chats from this address; please wait a moment", 429)
     return jsonify({"session_id": _services().messages.open_session()})
 
 
@@ -164,6 +168,13 @@ def chat() -> Any:
         return _error("too many messages; please wait a moment", 429)
 
     log_ = _services().messages
+    handoff = _services().handoff
+    if extract_email(text) and handoff.awaiting_contact(session_id):  # the email we asked for after a timeout
+        message, created = log_.record(session_id, "customer", text, client_id=client_id)
+        if created:
+            take_contact_email(handoff, log_, session_id, text, log_.language(session_id))
+        message.pop("relay")
+        return jsonify({"messages": log_.after(session_id, message["id"] - 1), "mode": log_.mode(session_id)})
     meta: dict[str, Any] = {"client_ip": address}
     if text in log_.open_payloads(session_id):  # a button the bot offered and still waits on
         meta["command"] = True  # anything else the relay escapes (bot.messages.payloads)
@@ -172,6 +183,8 @@ def chat() -> Any:
     if not created and relay_state in ("done", "none"):  # a retry of an answered message
         return jsonify({"messages": log_.after(session_id, message["id"] - 1), "mode": log_.mode(session_id)})
     if relay_state == "none":  # a person has the conversation
+        if created:
+            _services().handoff.customer_wrote(session_id)
         return jsonify({"messages": [message], "mode": log_.mode(session_id)})
     started = time.perf_counter()
     try:

@@ -45,6 +45,7 @@ class RateLimits:
     chat_per_session: RateLimiter
     chat_per_address: RateLimiter
     login_failures: RateLimiter
+    sessions_per_address: RateLimiter
     faq_feedback: RateLimiter
 
     @classmethod
@@ -56,5 +57,8 @@ class RateLimits:
             chat_per_session=RateLimiter(per_minute, 60, backend, "chat-session"),
             chat_per_address=RateLimiter(per_minute * 10, 60, backend, "chat-address"),
             login_failures=RateLimiter(LOGIN_FAILURES, LOGIN_WINDOW_SECONDS, backend, "login-failures"),
+            sessions_per_address=RateLimiter(
+                settings.limits.sessions_per_client_per_minute, 60, backend, "sessions-address"
+            ),
             faq_feedback=RateLimiter(FEEDBACK_PER_MINUTE, 60, backend, "faq-feedback"),
         )

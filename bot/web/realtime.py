@@ -18,13 +18,14 @@ import math
 from typing import Any
 
 from flask import Flask, request, session
-from flask_socketio import SocketIO, emit, join_room, leave_room
+from flask_socketio import SocketIO, disconnect, emit, join_room, leave_room
 
 from bot.composition import Services
-from bot.handoff import agents, queries
+from bot.handoff import agents
 from bot.messages.bus import AGENTS_ROOM, SocketIOBus, conversation_room
 from bot.messages.log import SessionStatus
 from bot.web.chat import SESSION_ID, session_status
+from bot.web.console import auth, read_models
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +64,15 @@ def create_socketio(app: Flask, services: Services) -> SocketIO:
     services.messages.bus = SocketIOBus(socketio)
     messages = services.messages
 
+    def current_agent() -> read_models.AgentView | None:
+        """The same check as every console request: revoked or expired sessions are refused."""
+        return auth.current_agent(services.database_url, session, settings.console.session_hours)
+
     @socketio.on("connect")
     def connect(auth: Any = None) -> None:
         auth = auth if isinstance(auth, dict) else {}
         if auth.get("role") == "agent":
-            agent = queries.agent_by_id(services.database_url, session.get("agent_id"))
+            agent = current_agent()
             if agent is None or not _same_origin(request.headers.get("Origin"), request.environ):
                 raise ConnectionRefusedError("login required")
             agents.touch(services.database_url, agent.id)
@@ -89,10 +94,10 @@ def create_socketio(app: Flask, services: Services) -> SocketIO:
     @socketio.on("watch")
     def watch(data: Any = None) -> Any:
         """An agent opens a conversation: its messages are pushed from ``after`` on."""
-        agent = queries.agent_by_id(services.database_url, session.get("agent_id"))
+        agent = current_agent()
         if agent is None or not isinstance(data, dict) or not isinstance(data.get("handoff_id"), int):
             return {"error": "login and a handoff_id are required"}
-        state = queries.handoff_state(services.database_url, data["handoff_id"])
+        state = read_models.handoff_state(services.database_url, data["handoff_id"])
         if state is None:
             return {"error": "no such conversation"}
         previous = session.get("watching")
@@ -108,9 +113,17 @@ def create_socketio(app: Flask, services: Services) -> SocketIO:
 
     @socketio.on("presence")
     def presence(_data: Any = None) -> None:
-        agent_id = session.get("agent_id")
-        if isinstance(agent_id, int):
-            agents.touch(services.database_url, agent_id)
+        """The console's heartbeat (every 30 s): the presence the agent set still holds.
+
+        A connection whose session was revoked (logout, password change) or expired
+        since it connected is closed here, so it stops receiving pushes within 30 s.
+        """
+        agent = current_agent()
+        if agent is None:
+            if session.get("agent_id") is not None:
+                disconnect()
+            return
+        agents.touch(services.database_url, agent.id)
 
     @socketio.on("typing")
     def typing(data: Any = None) -> None:
@@ -125,7 +138,7 @@ def create_socketio(app: Flask, services: Services) -> SocketIO:
             )
             return
         watching = session.get("watching")
-        agent = queries.agent_by_id(services.database_url, session.get("agent_id"))
+        agent = current_agent() if watching else None
         if watching and agent is not None:
             socketio.emit(
                 "typing",

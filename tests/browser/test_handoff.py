@@ -138,7 +138,7 @@ def agent_password(stack: Stack) -> Iterator[str]:
     yield password
     # Leave the stack as we found it: no agent "online" for the tests that follow.
     with session_scope(database_url(stack)) as db:
-        db.execute(update(Agent).where(Agent.username == AGENT_LOGIN).values(last_seen_at=None))
+        db.execute(update(Agent).where(Agent.username == AGENT_LOGIN).values(last_seen_at=None, presence="offline"))
 
 
 def test_customer_and_agent_talk_then_rate(stack: Stack, browser: Browser, agent_password: str) -> None:

@@ -112,6 +112,7 @@ def set_agent_presence(
     with session_scope(url) as db:
         agent = db.execute(select(Agent).where(Agent.username == username)).scalar_one()
         agent.last_seen_at = datetime.now(UTC).replace(tzinfo=None) if online else None
+        agent.presence = "online" if online else "offline"
         return SimpleNamespace(id=agent.id, display_name=agent.display_name, username=username)
 
 

@@ -97,7 +97,7 @@ def test_chat_rate_limit(stack: Stack) -> None:
 
 
 def test_gateway_restart_mid_handoff_loses_nothing(stack: Stack) -> None:
-    from bot.handoff.agents import authenticate, upsert_agent
+    from bot.handoff.agents import authenticate, set_presence, upsert_agent
 
     url = (
         stack.env["DATABASE_URL"]
@@ -105,7 +105,8 @@ def test_gateway_restart_mid_handoff_loses_nothing(stack: Stack) -> None:
         else f"sqlite:///{stack.workdir / 'var' / 'app.db'}"
     )
     upsert_agent(url, "restart-agent", "a long enough password")
-    authenticate(url, "restart-agent", "a long enough password")  # present, so the handoff is live
+    agent = authenticate(url, "restart-agent", "a long enough password")
+    set_presence(url, agent.id, "online")  # present, so the handoff is live
     session = stack.new_session()
     stack.say(session, "hello")
     handoff = texts(stack.say(session, "I want to talk to a person"))
@@ -129,4 +130,6 @@ def _sign_out(url: str, username: str) -> None:
     from bot.handoff.models import Agent
 
     with session_scope(url) as session:
-        session.execute(update(Agent).where(Agent.username == username).values(last_seen_at=None))
+        session.execute(
+            update(Agent).where(Agent.username == username).values(last_seen_at=None, presence="offline")
+        )

@@ -28,7 +28,7 @@ def free_port() -> int:
 # unrelated tests depend on each other. tests/test_security.py runs a stack of its own with
 # the real limits of settings.yml.
 SHARED_ADDRESS_LIMITS = {
-    "limits": {"handoffs_per_client_per_hour": 10_000},
+    "limits": {"handoffs_per_client_per_hour": 10_000, "sessions_per_client_per_minute": 10_000},
     "verification": {"max_failures_per_client": 10_000},
 }
 
@@ -53,6 +53,7 @@ class Stack:
         production: bool = False,
         extra_env: dict | None = None,
         real_address_limits: bool = False,
+        handoff_settings: dict | None = None,
     ) -> None:
         if not MODEL.exists():
             raise RuntimeError("no trained model at models/current.tar.gz: run `make train`")
@@ -70,7 +71,11 @@ class Stack:
             PYTHONPATH=str(ROOT),
             SANIC_HOST="127.0.0.1",
             BOT_VAR_DIR=str(workdir / "var"),
-            BOT_SETTINGS=str(test_settings_file(workdir, None if real_address_limits else SHARED_ADDRESS_LIMITS)),
+            BOT_SETTINGS=str(
+                test_settings_file(
+                    workdir, None if real_address_limits else SHARED_ADDRESS_LIMITS, **(handoff_settings or {})
+                )
+            ),
             KB_INDEX_DIR=str(ROOT / ".cache" / "kb"),
             RASA_URL=f"http://127.0.0.1:{self.rasa_port}",
             ACTION_SERVER_URL=f"http://127.0.0.1:{self.action_port}",

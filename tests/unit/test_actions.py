@@ -240,10 +240,11 @@ def test_handoff_records_full_context(shop: None) -> None:
 
 
 def test_handoff_with_an_agent_online_queues_and_pauses(shop: None) -> None:
-    from bot.handoff.agents import authenticate, upsert_agent
+    from bot.handoff.agents import authenticate, set_presence, upsert_agent
 
     upsert_agent(composition.database_url(), "eva", "correct horse battery")
-    authenticate(composition.database_url(), "eva", "correct horse battery")  # marks her present
+    eva = authenticate(composition.database_url(), "eva", "correct horse battery")
+    set_presence(composition.database_url(), eva.id, "online")  # she set herself online
     dispatcher = CollectingDispatcher()
     result = ActionHandoff().run(dispatcher, tracker(intent="request_human", sender="q" * 30), DOMAIN)
     [message] = dispatcher.messages

@@ -105,3 +105,10 @@ def test_security_headers(client) -> None:
     page = client.get("/")
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert page.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_new_sessions_are_rate_limited_per_client_address(client) -> None:
+    here = {"REMOTE_ADDR": "198.51.100.7"}
+    codes = [client.post("/api/session", environ_base=here).status_code for _ in range(21)]
+    assert codes[:20] == [200] * 20 and codes[20] == 429
+    assert client.post("/api/session", environ_base={"REMOTE_ADDR": "198.51.100.8"}).status_code == 200

@@ -58,10 +58,11 @@ def test_one_session_asking_again_and_again_is_stopped(limits) -> None:
 
 
 def test_asking_again_while_a_handoff_is_open_is_not_a_new_one(limits) -> None:
-    from bot.handoff.agents import authenticate, upsert_agent
+    from bot.handoff.agents import authenticate, set_presence, upsert_agent
 
-    upsert_agent(composition.database_url(), "eva", "correct horse battery")
-    authenticate(composition.database_url(), "eva", "correct horse battery")  # online: a live queue
+    url = composition.database_url()
+    upsert_agent(url, "eva", "correct horse battery")
+    set_presence(url, authenticate(url, "eva", "correct horse battery").id, "online")  # a live queue
     sender = secrets.token_urlsafe(24)
     for _ in range(limits.handoffs_per_session_per_hour + 2):
         assert ask_for_person(sender, "203.0.113.60") == ["utter_handoff"]

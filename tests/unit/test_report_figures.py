@@ -294,7 +294,7 @@ def test_handoff_then_resolved_then_rated_through_the_service(sqlite_url: str) -
     service = HandoffService(sqlite_url, HandoffSettings(hours="always"), messages)
     with session_scope(sqlite_url) as session:
         agent = Agent(
-            username="carol", display_name="Carol", password_hash="x", last_seen_at=datetime.utcnow()
+            username="carol", display_name="Carol", password_hash="x", presence="online", last_seen_at=datetime.utcnow()
         )
         session.add(agent)
         session.flush()

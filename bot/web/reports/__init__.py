@@ -6,4 +6,4 @@ from flask import Blueprint
 
 reports_blueprint = Blueprint("reports", __name__, url_prefix="/agent")
 
-from bot.web.reports import gaps, team, views  # noqa: E402, F401  (register the routes)
+from bot.web.reports import gaps, privacy, team, views  # noqa: E402, F401  (register the routes)

@@ -1,7 +1,8 @@
 """Who may see the supervisor pages: the logged-in console agent, if their role is supervisor.
 
-This module depends on the console's login only through the session's agent id
-and :func:`bot.handoff.queries.agent_by_id` (which drops disabled agents).
+This module depends on the console's login only through
+:func:`bot.web.console.auth.current_agent`: the same revocable, time-limited session
+check as every console page (it also drops disabled agents).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from typing import Any
 
 from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
 
-from bot.handoff import queries
+from bot.web.console import auth
+from bot.web.console.read_models import AgentView
 
 
-def current_agent() -> queries.AgentView | None:
-    url = current_app.extensions["services"].database_url
-    return queries.agent_by_id(url, session.get("agent_id"))
+def current_agent() -> AgentView | None:
+    services = current_app.extensions["services"]
+    return auth.current_agent(services.database_url, session, services.settings.console.session_hours)
 
 
 def _wants_json() -> bool:
@@ -34,14 +36,14 @@ def supervisor_required(view: Callable[..., Any]) -> Callable[..., Any]:
             if _wants_json():
                 return jsonify({"error": "login required"}), 401
             if request.method != "GET":
-                return redirect(url_for("agent.login"), 303)
-            return redirect(url_for("agent.login", next=request.full_path.rstrip("?")))
+                return redirect(url_for("console.login"), 303)
+            return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
         g.agent = agent
         if not agent.is_supervisor:
             if _wants_json():
                 return jsonify({"error": "supervisors only"}), 403
             return render_template(
-                "agent/error.html", agent=agent, message="Only supervisors see this page."
+                "console/error.html", agent=agent, message="Only supervisors see this page."
             ), 403
         return view(*args, **kwargs)
 

@@ -51,7 +51,7 @@ def reports_page() -> Any:
     try:
         report = _report()
     except RangeError as exc:
-        return render_template("agent/error.html", agent=g.agent, message=str(exc)), 400
+        return render_template("console/error.html", agent=g.agent, message=str(exc)), 400
     return render_template("reports/reports.html", agent=g.agent, report=report)
 
 

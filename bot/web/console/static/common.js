@@ -1,8 +1,20 @@
-/* Agent console helpers: CSRF-aware JSON requests and DOM building with textContent only. */
+/* Agent console helpers: CSRF-aware JSON requests, DOM building with textContent only,
+   and times in the shop's time zone (settings.yml handoff.timezone) and the agent's locale. */
 (function () {
   "use strict";
 
   var meta = document.querySelector('meta[name="csrf-token"]');
+  var zone = document.body.dataset.timezone || undefined;
+  var locale = navigator.language || "en";
+  var formatter;
+  try {
+    formatter = new Intl.DateTimeFormat(locale, {
+      timeZone: zone, year: "numeric", month: "short", day: "numeric",
+      hour: "2-digit", minute: "2-digit", timeZoneName: "short",
+    });
+  } catch (err) {  // an unknown zone in settings: the agent's own zone, still their locale
+    formatter = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
+  }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -36,8 +48,7 @@
   function flash(text, kind) {
     var area = document.getElementById("flash");
     if (!area) return;
-    var p = el("p", "flash flash-" + (kind || "info"), text);
-    area.replaceChildren(p);
+    area.replaceChildren(el("p", "flash flash-" + (kind || "info"), text));
   }
 
   function duration(seconds) {
@@ -49,8 +60,8 @@
 
   function localTime(iso) {
     var date = new Date(iso);
-    if (isNaN(date.getTime())) return iso || "";
-    return date.toLocaleString();
+    if (!iso || isNaN(date.getTime())) return iso || "";
+    return formatter.format(date);
   }
 
   function localizeTimes(root) {
@@ -65,12 +76,14 @@
     return node;
   }
 
-  function csrfInput() {
-    var input = el("input");
-    input.type = "hidden";
-    input.name = "csrf_token";
-    input.value = meta ? meta.content : "";
-    return input;
+  function pageState() {
+    var node = document.getElementById("page-state");
+    return node ? JSON.parse(node.textContent) : {};
+  }
+
+  function typingInto(target) {
+    var tag = target && target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
   }
 
   window.VMAgent = {
@@ -78,9 +91,11 @@
     request: request,
     flash: flash,
     duration: duration,
+    localTime: localTime,
     timeNode: timeNode,
-    csrfInput: csrfInput,
     localizeTimes: localizeTimes,
+    pageState: pageState,
+    typingInto: typingInto,
     sleep: function (ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); },
   };
 

@@ -1,7 +1,8 @@
-"""Read-only queries for the agent console: the queue, one handoff's context, history.
+"""Read models of the agent console: the queue, one handoff's context, history, search.
 
-Everything returns plain dicts and dataclasses (never ORM objects), so templates
-and JSON views can use the results after the session has closed.
+Everything returns plain, JSON-ready dicts and dataclasses (never ORM objects):
+the same dicts are embedded in the first page load and sent to live updates,
+and the console's scripts render both with one renderer per row.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.db import session_scope
-from bot.handoff.models import Agent, AgentNote, ChatMessage, Conversation, Handoff
+from bot.handoff.models import Agent, AgentNote, ChatMessage, Conversation, ConversationLabel, Handoff
 from bot.kb.service import KnowledgeBase
+from bot.messages.log import message_dict
 from bot.shop.models import Customer, Order
 from bot.shop.security import normalise_email
 
 PREVIEW_CHARS = 140
 HISTORY_LIMIT = 20
 TIMELINE_LIMIT = 1000
-QUEUE_LIMIT = 200  # per list; the console polls every 2.5 s
+QUEUE_LIMIT = 200  # per list
+SEARCH_LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,8 @@ class AgentView:
     id: int
     username: str
     display_name: str
+    presence: str = "offline"
+    session_generation: int = 0
     role: str = "agent"
 
     @property
@@ -64,14 +69,59 @@ def _preview(text: str | None) -> str:
 
 
 # --- agents -----------------------------------------------------------------
-def agent_by_id(url: str, agent_id: Any) -> AgentView | None:
-    if not isinstance(agent_id, int):
+def agent_view(url: str, agent_id: Any) -> AgentView | None:
+    if not isinstance(agent_id, int) or isinstance(agent_id, bool):
         return None
     with session_scope(url) as session:
         agent = session.get(Agent, agent_id)
         if agent is None or agent.disabled_at is not None:  # disabling ends the agent's sessions too
             return None
-        return AgentView(agent.id, agent.username, agent.display_name, agent.role)
+        return AgentView(
+            agent.id,
+            agent.username,
+            agent.display_name,
+            agent.presence or "offline",
+            agent.session_generation or 0,
+            agent.role or "agent",
+        )
+
+
+def team(url: str, presence_timeout_seconds: int, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every agent with the presence they set; a console gone silent counts as offline."""
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    with session_scope(url) as session:
+        rows = session.execute(
+            select(Agent).where(Agent.disabled_at.is_(None)).order_by(Agent.display_name)
+        ).scalars().all()
+        return [
+            {
+                "id": a.id,
+                "name": a.display_name,
+                "presence": (
+                    a.presence
+                    if a.last_seen_at and (now - a.last_seen_at).total_seconds() <= presence_timeout_seconds
+                    else "offline"
+                ),
+            }
+            for a in rows
+        ]
+
+
+def labels_of(session: Session, conversation_ids: set[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    if conversation_ids:
+        for conversation_id, label in session.execute(
+            select(ConversationLabel.conversation_id, ConversationLabel.label)
+            .where(ConversationLabel.conversation_id.in_(conversation_ids))
+            .order_by(ConversationLabel.label)
+        ):
+            found.setdefault(conversation_id, []).append(label)
+    return found
+
+
+def all_labels(url: str) -> list[str]:
+    with session_scope(url) as session:
+        return list(session.execute(select(ConversationLabel.label).distinct().order_by(ConversationLabel.label)).scalars())
 
 
 # --- the queue --------------------------------------------------------------
@@ -110,19 +160,24 @@ def _context_preview(context: dict | None) -> str:
     return ""
 
 
-def _queue_row(handoff: Handoff, now: datetime, previews: dict, senders: dict, names: dict) -> dict:
-    since = handoff.created_at or now
+def _queue_row(
+    handoff: Handoff, now: datetime, previews: dict, senders: dict, names: dict, labels: dict
+) -> dict:
+    since = handoff.queued_at or handoff.created_at or now
     return {
         "id": handoff.id,
         "status": handoff.status,
         "language": handoff.language,
         "reason": handoff.reason,
         "created_at": iso(handoff.created_at),
+        "waiting_since": iso(since),
         "claimed_at": iso(handoff.claimed_at),
         "wait_seconds": max(int((now - since).total_seconds()), 0),
         "preview": _preview(previews.get(handoff.conversation_id) or _context_preview(handoff.context)),
         "awaiting_reply": senders.get(handoff.conversation_id) == "customer",
+        "agent_id": handoff.agent_id,
         "agent_name": names.get(handoff.agent_id),
+        "labels": labels.get(handoff.conversation_id, []),
     }
 
 
@@ -139,7 +194,7 @@ def queue(url: str, agent_id: int, now: datetime | None = None) -> dict[str, Any
                         (Handoff.status == "assigned") & (Handoff.agent_id == agent_id),
                     )
                 )
-                .order_by(Handoff.created_at, Handoff.id)
+                .order_by(func.coalesce(Handoff.queued_at, Handoff.created_at), Handoff.id)
                 .limit(QUEUE_LIMIT)
             )
             .scalars()
@@ -163,15 +218,18 @@ def queue(url: str, agent_id: int, now: datetime | None = None) -> dict[str, Any
         previews = _last_customer_texts(session, ids)
         senders = _last_senders(session, {h.conversation_id for h in active})
         names = dict(session.execute(select(Agent.id, Agent.display_name)).all())
-        waiting = [_queue_row(h, now, previews, senders, names) for h in active if h.status == "queued"]
-        mine = [_queue_row(h, now, previews, senders, names) for h in active if h.status == "assigned"]
+        labels = labels_of(session, ids)
+        rows = [_queue_row(h, now, previews, senders, names, labels) for h in active]
+        waiting = [r for r in rows if r["status"] == "queued"]
+        mine = [r for r in rows if r["status"] == "assigned"]
         open_tickets = []
         for ticket in tickets:
-            row = _queue_row(ticket, now, previews, senders, names)
+            row = _queue_row(ticket, now, previews, senders, names, labels)
             row.update(
                 contact_email=ticket.contact_email,
                 promise=ticket.promise,
                 promise_due_at=iso(ticket.promise_due_at),
+                timed_out=ticket.timed_out_at is not None,
                 overdue=bool(ticket.promise_due_at and ticket.promise_due_at < now),
             )
             open_tickets.append(row)
@@ -180,6 +238,7 @@ def queue(url: str, agent_id: int, now: datetime | None = None) -> dict[str, Any
 
 # --- one handoff ----------------------------------------------------------
 def handoff_detail(url: str, handoff_id: int) -> dict[str, Any] | None:
+    """Everything about one handoff, JSON-ready (times as ISO 8601 UTC)."""
     with session_scope(url) as session:
         handoff = session.get(Handoff, handoff_id)
         if handoff is None:
@@ -197,18 +256,23 @@ def handoff_detail(url: str, handoff_id: int) -> dict[str, Any] | None:
             "agent_name": agent.display_name if agent else None,
             "contact_email": handoff.contact_email,
             "promise": handoff.promise,
-            "promise_due_at": handoff.promise_due_at,
-            "promise_kept_at": handoff.promise_kept_at,
-            "created_at": handoff.created_at,
-            "claimed_at": handoff.claimed_at,
-            "first_agent_reply_at": handoff.first_agent_reply_at,
-            "resolved_at": handoff.resolved_at,
+            "promise_due_at": iso(handoff.promise_due_at),
+            "promise_kept_at": iso(handoff.promise_kept_at),
+            "created_at": iso(handoff.created_at),
+            "queued_at": iso(handoff.queued_at),
+            "claimed_at": iso(handoff.claimed_at),
+            "first_agent_reply_at": iso(handoff.first_agent_reply_at),
+            "resolved_at": iso(handoff.resolved_at),
+            "timed_out_at": iso(handoff.timed_out_at),
+            "email_reply_at": iso(handoff.email_reply_at),
             "csat": handoff.csat,
             "csat_comment": handoff.csat_comment,
             "mode": conversation.mode if conversation else "bot",
-            "conversation_created_at": conversation.created_at if conversation else None,
-            "last_activity_at": conversation.last_activity_at if conversation else None,
+            "conversation_created_at": iso(conversation.created_at) if conversation else None,
+            "last_activity_at": iso(conversation.last_activity_at) if conversation else None,
+            # Set only by order verification in this conversation: the one identity we trust.
             "customer_email": conversation.customer_email if conversation else None,
+            "labels": labels_of(session, {handoff.conversation_id}).get(handoff.conversation_id, []),
             "context": {
                 "reason": context.get("reason"),
                 "language": context.get("language"),
@@ -218,6 +282,16 @@ def handoff_detail(url: str, handoff_id: int) -> dict[str, Any] | None:
                 "faq_candidates": [c for c in context.get("faq_candidates") or [] if isinstance(c, dict)],
             },
         }
+
+
+def panel_state(url: str, handoff_id: int) -> dict[str, Any] | None:
+    """What the conversation view re-reads after any action or push: the handoff and its notes."""
+    detail = handoff_detail(url, handoff_id)
+    if detail is None:
+        return None
+    detail.pop("context")
+    detail.pop("conversation_id")
+    return {"handoff": detail, "notes": notes(url, handoff_id)}
 
 
 def conversation_messages(url: str, conversation_id: str) -> list[dict[str, Any]]:
@@ -232,25 +306,24 @@ def conversation_messages(url: str, conversation_id: str) -> list[dict[str, Any]
             .scalars()
             .all()
         )
-        return [
-            {
-                "id": m.id,
-                "sender": m.sender,
-                "text": m.text,
-                "buttons": m.buttons or [],
-                "agent_name": m.agent_name,
-                "at": m.created_at,
-            }
-            for m in reversed(rows)
-        ]
+        return [message_dict(m) for m in reversed(rows)]
 
 
 def _same_text(a: str | None, b: str | None) -> bool:
     return " ".join((a or "").split()) == " ".join((b or "").split())
 
 
+def _parse_iso(value: Any) -> float:
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            return 0.0
+    return _epoch(value)
+
+
 def timeline(messages: list[dict], transcript: list[dict]) -> list[dict[str, Any]]:
-    """The stored chat messages, each customer message annotated with the NLU's view of it.
+    """The stored chat messages (``message_dict`` shape), customer ones annotated with the NLU's view.
 
     Rasa's transcript (in the handoff context) is matched to the stored messages in
     order by sender and text; entries with no stored counterpart (e.g. another
@@ -286,7 +359,7 @@ def timeline(messages: list[dict], transcript: list[dict]) -> list[dict[str, Any
                     "text": entry.get("text") or "",
                     "buttons": [],
                     "agent_name": None,
-                    "at": _from_epoch(entry.get("at")),
+                    "created_at": iso(_from_epoch(entry.get("at"))),
                     "source": "rasa",
                     "intent_ranking": entry.get("intent_ranking") or [],
                     "entities": entry.get("entities") or [],
@@ -294,7 +367,7 @@ def timeline(messages: list[dict], transcript: list[dict]) -> list[dict[str, Any
             )
     # Stable: stored messages keep their id order; Rasa-only entries slot in by time.
     order = {id(item): n for n, item in enumerate(items)}
-    items.sort(key=lambda i: (_epoch(i["at"]), order[id(i)]))
+    items.sort(key=lambda i: (_parse_iso(i["created_at"]), order[id(i)]))
     return items
 
 
@@ -307,7 +380,8 @@ def notes(url: str, handoff_id: int) -> list[dict[str, Any]]:
             .order_by(AgentNote.id)
         ).all()
         return [
-            {"id": n.id, "text": n.text, "agent_name": name, "created_at": n.created_at} for n, name in rows
+            {"id": n.id, "kind": n.kind or "note", "text": n.text, "agent_name": name, "created_at": iso(n.created_at)}
+            for n, name in rows
         ]
 
 
@@ -343,15 +417,17 @@ def order_summary(url: str, number: Any) -> dict[str, Any] | None:
         }
 
 
-def customer_emails(detail: dict[str, Any], order: dict[str, Any] | None) -> set[str]:
-    """Every address the customer is known by: verified order, contact left, email slot."""
-    candidates = [
-        detail.get("customer_email"),
-        detail.get("contact_email"),
-        order and order.get("customer_email"),
-    ]
-    if detail["context"]["verified_order"]:  # the email slot is only trustworthy once verified
-        candidates.append(detail["context"]["slots"].get("email"))
+def verified_emails(detail: dict[str, Any], order: dict[str, Any] | None) -> set[str]:
+    """The only identity history is looked up by: the email that passed order verification here.
+
+    That is the conversation's ``customer_email`` (set by verification) and the
+    email on the order verified in this handoff. An email the customer merely
+    typed (a ticket's contact address, an unverified slot) is shown as unverified
+    and pulls no history: anyone can type anyone's address.
+    """
+    candidates = [detail.get("customer_email")]
+    if detail["context"]["verified_order"] and order:
+        candidates.append(order.get("customer_email"))
     return {e for e in (normalise_email(str(c)) for c in candidates if c) if e}
 
 
@@ -374,7 +450,6 @@ def customer_history(url: str, detail: dict[str, Any], emails: set[str]) -> dict
                 )
         same_customer = [Handoff.conversation_id == detail["conversation_id"]]
         if emails:
-            same_customer.append(Handoff.contact_email.in_(emails))
             same_customer.append(
                 Handoff.conversation_id.in_(
                     select(Conversation.id).where(Conversation.customer_email.in_(emails))
@@ -389,25 +464,26 @@ def customer_history(url: str, detail: dict[str, Any], emails: set[str]) -> dict
             .order_by(Handoff.created_at.desc())
             .limit(HISTORY_LIMIT)
         ).all()
+        previews = _last_customer_texts(session, {h.conversation_id for h, _ in rows})
         handoffs = [
             {
                 "id": h.id,
                 "status": h.status,
                 "reason": h.reason,
                 "language": h.language,
-                "created_at": h.created_at,
-                "resolved_at": h.resolved_at,
+                "created_at": iso(h.created_at),
+                "resolved_at": iso(h.resolved_at),
                 "csat": h.csat,
                 "agent_name": name,
                 "same_conversation": h.conversation_id == detail["conversation_id"],
-                "preview": _preview(_context_preview(h.context)),
+                "preview": _preview(previews.get(h.conversation_id) or _context_preview(h.context)),
             }
             for h, name in rows
         ]
         conversations = []
         if emails:
             conversations = [
-                {"created_at": c.created_at, "last_activity_at": c.last_activity_at, "language": c.language}
+                {"created_at": iso(c.created_at), "last_activity_at": iso(c.last_activity_at), "language": c.language}
                 for c in session.execute(
                     select(Conversation)
                     .where(
@@ -445,18 +521,61 @@ def kb_suggestions(kb: KnowledgeBase, query: str, lang: str, k: int = 5) -> list
 
 
 def handoff_state(url: str, handoff_id: int) -> dict[str, Any] | None:
-    """What the conversation view's long-poll needs besides the messages."""
+    """What a socket that watches a handoff needs: its conversation and status."""
     with session_scope(url) as session:
         row = session.execute(
-            select(Handoff.conversation_id, Handoff.status, Handoff.csat, Agent.display_name)
-            .outerjoin(Agent, Agent.id == Handoff.agent_id)
-            .where(Handoff.id == handoff_id)
+            select(Handoff.conversation_id, Handoff.status).where(Handoff.id == handoff_id)
         ).first()
-        if row is None:
-            return None
-        return {
-            "conversation_id": row.conversation_id,
-            "status": row.status,
-            "agent_name": row.display_name,
-            "csat": row.csat,
-        }
+        return {"conversation_id": row.conversation_id, "status": row.status} if row else None
+
+
+# --- search past conversations ---------------------------------------------
+def search(url: str, query: str, label: str | None = None, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
+    """Handoffs by customer email (verified or left as contact), order number, or message text."""
+    query = query.strip()
+    email = normalise_email(query) if "@" in query else None
+    number = query if query.isdigit() and len(query) <= 12 else None
+    with session_scope(url) as session:
+        conditions = []
+        if email:
+            conditions.append(Handoff.contact_email == email)
+            conditions.append(
+                Handoff.conversation_id.in_(select(Conversation.id).where(Conversation.customer_email == email))
+            )
+        elif number:
+            conditions.append(Handoff.context["verified_order"].as_string() == number)
+            conditions.append(Handoff.context["slots"]["order_number"].as_string() == number)
+        if query and not email:
+            pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conditions.append(
+                Handoff.conversation_id.in_(
+                    select(ChatMessage.conversation_id).where(ChatMessage.text.ilike(pattern, escape="\\"))
+                )
+            )
+        statement = select(Handoff, Agent.display_name).outerjoin(Agent, Agent.id == Handoff.agent_id)
+        if conditions:
+            statement = statement.where(or_(*conditions))
+        if label:
+            statement = statement.where(
+                Handoff.conversation_id.in_(
+                    select(ConversationLabel.conversation_id).where(ConversationLabel.label == label)
+                )
+            )
+        rows = session.execute(statement.order_by(Handoff.created_at.desc()).limit(limit)).all()
+        ids = {h.conversation_id for h, _ in rows}
+        previews = _last_customer_texts(session, ids)
+        labels = labels_of(session, ids)
+        return [
+            {
+                "id": h.id,
+                "status": h.status,
+                "language": h.language,
+                "reason": h.reason,
+                "created_at": iso(h.created_at),
+                "agent_name": name,
+                "contact_email": h.contact_email,
+                "preview": _preview(previews.get(h.conversation_id) or _context_preview(h.context)),
+                "labels": labels.get(h.conversation_id, []),
+            }
+            for h, name in rows
+        ]

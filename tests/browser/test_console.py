@@ -1,0 +1,430 @@
+"""The agent console in Chromium on the real stack: two agents, customers, a local SMTP server.
+
+Each test is one acceptance item of issue 12. The stack is this module's own: it
+sends mail to a local SMTP server and sweeps for unclaimed handoffs every second
+(a test ages its handoff in the database instead of waiting ten minutes).
+Also writes the README screenshots of the console (test_screenshots).
+"""
+
+from __future__ import annotations
+
+import asyncore
+import secrets
+import smtpd
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+import requests
+import socketio
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import update
+
+from bot.db import session_scope
+from bot.handoff.models import Handoff
+from bot.settings import load_settings
+from tests.support.stack import ROOT, VENV_BIN, Stack, free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.stack]
+
+SHOTS = ROOT / "docs" / "screenshots"
+WIDGET_DIR = ROOT / "bot" / "web" / "static" / "widget"
+PASSWORD = "console-test-password"
+AGENTS = {"alice": "Alice Agent", "bob": "Bob Builder"}
+PUSH_MS = 5_000
+BOT_MS = 60_000
+
+
+# --- fixtures ------------------------------------------------------------------------
+class MailCatcher(smtpd.SMTPServer):
+    """A local SMTP server (standard library) that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        super().__init__(("127.0.0.1", self.port), None)
+        self.received: list = []
+
+    def process_message(self, peer, mailfrom, rcpttos, data, **kwargs):
+        self.received.append(message_from_bytes(data, policy=policy.default))
+
+
+@pytest.fixture(scope="module")
+def mail() -> Iterator[MailCatcher]:
+    catcher = MailCatcher()
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            asyncore.loop(timeout=0.1, count=1)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield catcher
+    stop.set()
+    catcher.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def console_stack(tmp_path_factory: pytest.TempPathFactory, mail: MailCatcher) -> Iterator[Stack]:
+    stack = Stack(
+        tmp_path_factory.mktemp("console_stack"),
+        extra_env={"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail.port), "SMTP_STARTTLS": "0"},
+        handoff_settings={"unclaimed_check_seconds": 1},
+    ).start()
+    for username, name in AGENTS.items():
+        subprocess.run(
+            [str(VENV_BIN / "python"), "-m", "bot", "agents", "add", username, "--display-name", name, "--password-stdin"],
+            input=PASSWORD + "\n",
+            cwd=ROOT,
+            env=stack.env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def db_url(stack: Stack) -> str:
+    return load_settings(env=stack.env).database_url
+
+
+@pytest.fixture()
+def contexts(browser: Browser) -> Iterator[Callable[[], BrowserContext]]:
+    opened: list[BrowserContext] = []
+
+    def new() -> BrowserContext:
+        context = browser.new_context(locale="en-GB", viewport={"width": 1400, "height": 900})
+        opened.append(context)
+        return context
+
+    yield new
+    for context in opened:
+        context.close()
+
+
+def log_in(context: BrowserContext, stack: Stack, username: str) -> Page:
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.goto(stack.url + "/agent/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click('[data-testid="login-submit"]')
+    expect(page.get_by_test_id("agent-name")).to_have_text(AGENTS[username])
+    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "live", timeout=PUSH_MS)
+    page.problems = problems  # type: ignore[attr-defined]
+    return page
+
+
+def ask_for_person(stack: Stack, first: str = "hello") -> tuple[str, int]:
+    """A customer (chat API) says ``first``, then asks for a person while an agent is online."""
+    session_id = stack.new_session()
+    stack.say(session_id, first)
+    replies = stack.say(session_id, "I want to talk to a person")
+    assert any("queue" in m["text"] for m in replies), replies
+    handoff = requests.get(f"{stack.url}/api/messages", params={"session_id": session_id}, timeout=10).json()
+    assert handoff["mode"] == "handoff"
+    with session_scope(db_url(stack)) as db:
+        found = db.query(Handoff).filter(Handoff.conversation_id == session_id).one()
+        assert found.status == "queued"
+        return session_id, found.id
+
+
+def customer_messages(stack: Stack, session_id: str) -> list[dict]:
+    return requests.get(f"{stack.url}/api/messages", params={"session_id": session_id}, timeout=10).json()[
+        "messages"
+    ]
+
+
+def wait_until(check: Callable[[], object], seconds: float, what: str) -> object:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
+
+
+def claim_from_queue(page: Page, stack: Stack, handoff_id: int) -> None:
+    page.goto(stack.url + "/agent/")
+    row = page.locator(f'#waiting tr[data-handoff-id="{handoff_id}"]')
+    expect(row).to_be_visible(timeout=PUSH_MS)
+    row.get_by_test_id("claim").click()
+    page.wait_for_url(f"**/agent/handoffs/{handoff_id}")
+    expect(page.get_by_test_id("handoff-status")).to_have_text("assigned")
+    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "live", timeout=PUSH_MS)
+
+
+# --- acceptance ------------------------------------------------------------------------
+def test_transfer_to_another_agent_with_a_note(console_stack: Stack, contexts) -> None:
+    stack = console_stack
+    alice = log_in(contexts(), stack, "alice")
+    bob = log_in(contexts(), stack, "bob")
+    _, handoff_id = ask_for_person(stack)
+    claim_from_queue(alice, stack, handoff_id)
+    expect(bob.locator(f'#waiting tr[data-handoff-id="{handoff_id}"]')).to_have_count(0, timeout=PUSH_MS)
+
+    note = f"Wants a refund for the kettle, order already checked ({secrets.token_hex(3)})"
+    alice.get_by_test_id("transfer-open").click()
+    alice.get_by_test_id("transfer-to").select_option(label="Bob Builder (online)")
+    alice.get_by_test_id("transfer-note").fill(note)
+    alice.get_by_test_id("transfer-submit").click()
+    alice.wait_for_url("**/agent/")
+
+    # Bob's queue shows it among his conversations, pushed.
+    mine = bob.locator(f'#mine tr[data-handoff-id="{handoff_id}"]')
+    expect(mine).to_be_visible(timeout=PUSH_MS)
+    mine.get_by_role("link", name="Open").click()
+    expect(bob.get_by_test_id("handoff-owner")).to_have_text("with Bob Builder")
+    expect(bob.get_by_test_id("notes")).to_contain_text(note)
+    expect(bob.get_by_test_id("notes")).to_contain_text("Transferred from Alice Agent to Bob Builder")
+    expect(bob.get_by_test_id("agent-reply")).to_be_visible()  # Bob can answer now
+    expect(bob.get_by_test_id("panel-agent")).to_have_text("Bob Builder")
+    # ... and Alice no longer has it.
+    expect(alice.locator(f'#mine tr[data-handoff-id="{handoff_id}"]')).to_have_count(0)
+    assert not alice.problems and not bob.problems  # type: ignore[attr-defined]
+
+
+def test_attention_count_for_a_new_handoff_while_on_another_conversation(console_stack: Stack, contexts) -> None:
+    stack = console_stack
+    alice = log_in(contexts(), stack, "alice")
+    _, first = ask_for_person(stack)
+    claim_from_queue(alice, stack, first)
+    expect(alice.get_by_test_id("attention-count")).to_be_hidden()
+    title = alice.title()
+
+    _, second = ask_for_person(stack, "good morning")
+    badge = alice.get_by_test_id("attention-count")
+    expect(badge).to_be_visible(timeout=PUSH_MS)
+    expect(badge).to_have_text("1")
+    assert alice.title() == f"(1) {title}"
+    # Seeing the queue clears it.
+    alice.get_by_test_id("nav-queue").click()
+    expect(alice.locator(f'#waiting tr[data-handoff-id="{second}"]')).to_be_visible()
+    expect(alice.get_by_test_id("attention-count")).to_be_hidden()
+
+
+def test_customer_sees_the_agent_typing(console_stack: Stack, contexts) -> None:
+    stack = console_stack
+    alice = log_in(contexts(), stack, "alice")
+    session_id, handoff_id = ask_for_person(stack)
+    claim_from_queue(alice, stack, handoff_id)
+
+    # The customer's live connection, as the widget opens it.
+    customer = socketio.Client(reconnection=False)
+    seen: list[dict] = []
+    customer.on("typing", lambda data: seen.append(data))
+    customer.connect(stack.url, auth={"session_id": session_id, "after": 0}, transports=["polling"])
+    widget_page = None
+    try:
+        if '"data-testid": "vm-typing"' in "".join(p.read_text() for p in WIDGET_DIR.glob("*.js")):
+            widget_page = contexts().new_page()  # the widget of this session, where it shows agent typing
+            widget_page.add_init_script(
+                f"localStorage.setItem('voltmart-widget:session', JSON.stringify({session_id!r}))"
+            )
+            widget_page.goto(stack.url + "/")
+            if not widget_page.get_by_test_id("vm-input").is_visible():
+                widget_page.get_by_test_id("vm-launcher").click()
+            own = widget_page.locator('[data-testid="vm-message"][data-sender="customer"]', has_text="talk to a person")
+            expect(own).to_be_visible(timeout=PUSH_MS)  # the widget resumed this very conversation
+            widget_page.wait_for_timeout(1000)  # and its live connection is up
+        # The agent sees the customer typing ...
+        customer.emit("typing", {"typing": True})
+        expect(alice.get_by_test_id("customer-typing")).to_be_visible(timeout=PUSH_MS)
+        customer.emit("typing", {"typing": False})
+        expect(alice.get_by_test_id("customer-typing")).to_be_hidden(timeout=PUSH_MS)
+        # ... and the customer sees the agent typing.
+        alice.get_by_test_id("agent-reply").press_sequentially("Let me check that", delay=30)
+        wait_until(lambda: any(e.get("typing") and e.get("sender") == "agent" for e in seen), 5, "typing")
+        assert {"sender": "agent", "name": "Alice Agent", "typing": True} in seen
+        if widget_page is not None:
+            expect(widget_page.get_by_test_id("vm-typing")).to_contain_text("Alice", timeout=PUSH_MS)
+        # Sending stops it.
+        alice.get_by_test_id("agent-send").click()
+        wait_until(lambda: seen[-1].get("typing") is False, 5, "typing to stop")
+    finally:
+        customer.disconnect()
+
+
+def test_a_shortcode_answer_is_sent_in_the_customers_language(console_stack: Stack, contexts) -> None:
+    stack = console_stack
+    alice = log_in(contexts(), stack, "alice")
+    session_id = stack.new_session()
+    stack.say(session_id, "Dobrý deň")
+    stack.say(session_id, "Chcem hovoriť s človekom, prosím")
+    with session_scope(db_url(stack)) as db:
+        handoff = db.query(Handoff).filter(Handoff.conversation_id == session_id).one()
+        handoff_id, language = handoff.id, handoff.language
+    assert language == "sk"
+    claim_from_queue(alice, stack, handoff_id)
+
+    reply = alice.get_by_test_id("agent-reply")
+    reply.press_sequentially("/ref")
+    option = alice.get_by_test_id("canned-option")
+    expect(option).to_have_count(1)
+    expect(option).to_contain_text("/refund")
+    reply.press("Enter")  # picks the answer
+    expect(reply).to_have_value("Keď vrátený tovar dostaneme, peniaze vám vrátime na pôvodný spôsob platby do **5 pracovných dní**.")
+    reply.press("Enter")  # sends it
+    expect(reply).to_have_value("")
+    wait_until(
+        lambda: any(
+            m["sender"] == "agent" and "5 pracovných dní" in m["text"] for m in customer_messages(stack, session_id)
+        ),
+        5,
+        "the canned answer at the customer",
+    )
+    # The console renders the Markdown safely: bold, not stars.
+    sent = alice.locator('#timeline [data-sender="agent"]').last
+    expect(sent.locator("strong")).to_have_text("5 pracovných dní")
+
+
+def age_handoff(stack: Stack, handoff_id: int, minutes: float) -> None:
+    then = datetime.utcnow() - timedelta(minutes=minutes)
+    with session_scope(db_url(stack)) as db:
+        db.execute(update(Handoff).where(Handoff.id == handoff_id).values(created_at=then, queued_at=then))
+
+
+def test_unclaimed_handoff_becomes_a_ticket_and_the_customer_is_told(console_stack: Stack, contexts) -> None:
+    stack = console_stack
+    bob = log_in(contexts(), stack, "bob")  # online, but nobody claims it
+    session_id, handoff_id = ask_for_person(stack)
+    expect(bob.locator(f'#waiting tr[data-handoff-id="{handoff_id}"]')).to_be_visible(timeout=PUSH_MS)
+    age_handoff(stack, handoff_id, 11)  # default timeout: 10 minutes
+
+    told = wait_until(
+        lambda: [m for m in customer_messages(stack, session_id) if m["sender"] == "system"], 15, "the notice"
+    )
+    assert "none of our team could take your chat in the last 10 minutes" in told[0]["text"]
+    assert "email" in told[0]["text"]
+    with session_scope(db_url(stack)) as db:
+        ticket = db.get(Handoff, handoff_id)
+        assert ticket.status == "ticket" and ticket.timed_out_at is not None
+        assert ticket.promise == "reply by email within 24 hours" and ticket.promise_due_at is not None
+    # It left the waiting list and shows among the tickets, for every agent, pushed.
+    expect(bob.locator(f'#waiting tr[data-handoff-id="{handoff_id}"]')).to_have_count(0, timeout=PUSH_MS)
+    ticket_row = bob.locator(f'#tickets tr[data-handoff-id="{handoff_id}"]')
+    expect(ticket_row).to_contain_text("nobody claimed it")
+
+    # The address the customer types lands on the ticket, and they are told when to expect the reply.
+    answer = stack.say(session_id, "sure: my.address@example.com")
+    assert [m["text"] for m in answer] == ["Thank you. We'll reply to my.address@example.com within 24 hours."]
+    assert _contact_email(stack, handoff_id) == "my.address@example.com"
+    expect(ticket_row).to_contain_text("my.address@example.com", timeout=PUSH_MS)
+    # The bot has the conversation again.
+    assert stack.say(session_id, "hello")
+
+
+def _contact_email(stack: Stack, handoff_id: int) -> str | None:
+    with session_scope(db_url(stack)) as db:
+        return db.get(Handoff, handoff_id).contact_email
+
+
+def test_email_answer_reaches_smtp_and_the_promise_shows_kept(
+    console_stack: Stack, contexts, mail: MailCatcher
+) -> None:
+    stack = console_stack
+    alice = log_in(contexts(), stack, "alice")
+    session_id, handoff_id = ask_for_person(stack)
+    age_handoff(stack, handoff_id, 11)
+    wait_until(lambda: _status(stack, handoff_id) == "ticket", 15, "the ticket")
+    stack.say(session_id, "eva.mail@example.com")
+    wait_until(lambda: _contact_email(stack, handoff_id) == "eva.mail@example.com", 10, "the contact email")
+
+    alice.goto(f"{stack.url}/agent/handoffs/{handoff_id}")
+    expect(alice.get_by_test_id("promise-state")).to_have_text("open")
+    expect(alice.get_by_test_id("email-to")).to_have_text("eva.mail@example.com")
+    answer = f"We found your parcel at the depot, it arrives tomorrow. ({secrets.token_hex(3)})"
+    alice.get_by_test_id("email-text").fill(answer)
+    alice.get_by_test_id("email-send").click()
+    expect(alice.get_by_test_id("promise-state")).to_have_text("kept", timeout=PUSH_MS)
+    expect(alice.get_by_test_id("notes")).to_contain_text(answer)
+
+    received = wait_until(
+        lambda: [m for m in mail.received if m["To"] == "eva.mail@example.com"], 15, "the mail at the SMTP server"
+    )
+    body = received[-1].get_content()
+    assert received[-1]["Subject"] == "Your VoltMart support request"
+    assert answer in body and "> I want to talk to a person" in body and "Alice Agent" in body
+    # The customer's chat history shows the answer too.
+    assert any(m["sender"] == "agent" and m["text"] == answer for m in customer_messages(stack, session_id))
+    alice.goto(stack.url + "/agent/")
+    expect(alice.locator(f'#tickets tr[data-handoff-id="{handoff_id}"]')).to_have_count(0)
+
+
+def _status(stack: Stack, handoff_id: int) -> str:
+    with session_scope(db_url(stack)) as db:
+        return db.get(Handoff, handoff_id).status
+
+
+def test_a_replayed_cookie_after_logout_is_refused(console_stack: Stack, contexts) -> None:
+    stack = console_stack
+    context = contexts()
+    alice = log_in(context, stack, "alice")
+    stolen = [c for c in context.cookies() if c["name"] == "session"]
+    assert stolen
+    alice.get_by_test_id("agent-logout").click()
+    alice.wait_for_url("**/agent/login")
+
+    thief = contexts()
+    thief.add_cookies(stolen)
+    page = thief.new_page()
+    page.goto(stack.url + "/agent/")
+    expect(page).to_have_url(f"{stack.url}/agent/login?next=/agent/")
+    cookie = {"session": stolen[0]["value"]}
+    assert requests.get(f"{stack.url}/agent/queue.json", cookies=cookie, timeout=10).status_code == 401
+    # The live connection refuses it too.
+    client = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(
+            stack.url,
+            auth={"role": "agent"},
+            headers={"Cookie": f"session={stolen[0]['value']}"},
+            transports=["polling"],
+        )
+    # Logging in again works, with a new cookie.
+    log_in(contexts(), stack, "alice")
+
+
+# --- README screenshots ---------------------------------------------------------------------
+def test_screenshots(console_stack: Stack, contexts) -> None:
+    """docs/screenshots/console-queue.png and console-conversation.png."""
+    stack = console_stack
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    alice = log_in(contexts(), stack, "alice")
+    session_id, handoff_id = ask_for_person(stack)
+    ask_for_person(stack, "hi there")
+    alice.goto(stack.url + "/agent/")
+    expect(alice.locator(f'#waiting tr[data-handoff-id="{handoff_id}"]')).to_be_visible()
+    alice.screenshot(path=str(SHOTS / "console-queue.png"))
+    claim_from_queue(alice, stack, handoff_id)
+    alice.get_by_test_id("label-text").fill("damaged")
+    alice.get_by_test_id("label-add").click()
+    expect(alice.get_by_test_id("handoff-labels")).to_contain_text("damaged")
+    alice.get_by_test_id("agent-reply").fill("So sorry to hear that! Could you send a photo of the damage?")
+    alice.get_by_test_id("agent-send").click()
+    stack.say(session_id, "Sure, here it is. The lid is cracked.")
+    expect(alice.locator('#timeline [data-sender="customer"]', has_text="lid is cracked")).to_be_visible(
+        timeout=PUSH_MS
+    )
+    reply = alice.get_by_test_id("agent-reply")
+    reply.press_sequentially("/re")
+    expect(alice.get_by_test_id("canned-menu")).to_be_visible()
+    alice.screenshot(path=str(SHOTS / "console-conversation.png"))
+    reply.fill("")
+    alice.keyboard.press("Escape")
+    alice.keyboard.press("?")
+    expect(alice.get_by_test_id("shortcuts")).to_be_visible()
+    alice.screenshot(path=str(SHOTS / "console-shortcuts.png"))
+    assert Path(SHOTS / "console-queue.png").stat().st_size > 10_000
