@@ -332,14 +332,19 @@ class MessageLog:
                 .execution_options(synchronize_session=False)
             )
 
-    def conversations_waiting(self, stale_after: float, limit: int = 100) -> list[str]:
-        """Conversations with messages still to deliver (including ones a dead process had claimed)."""
-        stale = datetime.utcnow() - timedelta(seconds=stale_after)
+    def conversations_waiting(self, stale_after: float, grace: float = 5.0, limit: int = 100) -> list[str]:
+        """Conversations with messages still to deliver (including ones a dead process had claimed).
+
+        A message younger than ``grace`` seconds is left to the request that stored it,
+        which is delivering it and waits to return the answer.
+        """
+        now = datetime.utcnow()
+        stale = now - timedelta(seconds=stale_after)
         with session_scope(self.url) as session:
             rows = session.execute(
                 select(ChatMessage.conversation_id)
                 .where(
-                    (ChatMessage.relay_state == "pending")
+                    and_(ChatMessage.relay_state == "pending", ChatMessage.created_at <= now - timedelta(seconds=grace))
                     | and_(ChatMessage.relay_state == "relaying", ChatMessage.relay_claimed_at <= stale)
                 )
                 .group_by(ChatMessage.conversation_id)

@@ -120,3 +120,15 @@ def test_a_restarted_gateway_takes_back_what_it_was_delivering(tmp_path, rasa_ur
     SlowRasa.delay.clear()
     relay = Relay(log, RasaClient(rasa_url, timeout=5), node="gateway-1", stale_after=60)
     assert [r["text"] for r in relay.deliver(session)] == ["answer to hello"]
+
+
+def test_the_background_sweep_leaves_a_new_message_to_the_request_that_stored_it(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    init_db(url)
+    log = MessageLog(url)
+    session = log.open_session()
+    log.record(session, "customer", "hello", for_bot=True)
+    assert log.conversations_waiting(stale_after=60) == []  # the request is delivering it right now
+    with session_scope(url) as db:
+        db.execute(update(ChatMessage).values(created_at=datetime.utcnow() - timedelta(seconds=10)))
+    assert log.conversations_waiting(stale_after=60) == [session]  # left behind: the sweep takes it
