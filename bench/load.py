@@ -84,6 +84,7 @@ async def customer(widget: Widget, figures: Figures, until: float, rng: random.R
     lang = rng.choice(list(SCRIPTS))
     script = [HANDOFF_TEXT] if handoff else [*SCRIPTS[lang], *ORDER_FLOW]
     step = 0
+    await asyncio.sleep(rng.uniform(0, 8))  # customers arrive spread out, not all in the same instant
     while time.monotonic() < until:
         text = script[step % len(script)] if not handoff or step == 0 else f"still there? {step}"
         await widget.say(text, figures)
@@ -197,6 +198,7 @@ async def run(base_url: str, args: argparse.Namespace, pids: dict[str, int]) -> 
     cpu_after = program_cpu_seconds(pids) if pids else {}
     print(f"\n== steady load: {args.idle} idle widgets + {args.customers} customers for {args.duration:.0f} s ==")
     print(f"chat round trip: {figures.chat_summary()}")
+    print(f"slowest messages: {figures.slowest()}")
     print(f"agent -> customer delivery: {figures.delivery_summary()}")
     print(f"statuses: {dict(figures.statuses)}; client errors: {dict(figures.errors) or 'none'}")
     print(

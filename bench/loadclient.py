@@ -46,6 +46,12 @@ class Figures:
     delivery_ms: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     errors: Counter = field(default_factory=Counter)
+    by_text: dict = field(default_factory=dict)  # text -> round trips (ms), to see what is slow
+
+    def slowest(self, n: int = 3) -> str:
+        p95 = {text: percentile(ms, 95) for text, ms in self.by_text.items() if len(ms) >= 3}
+        worst = sorted(p95.items(), key=lambda item: -item[1])[:n]
+        return "; ".join(f"{text!r} p95 {ms:.0f} ms" for text, ms in worst)
 
     def chat_summary(self) -> str:
         ms = self.chat_ms
@@ -120,7 +126,9 @@ class Widget:
         except (TimeoutError, aiohttp.ClientError) as exc:
             figures.errors[type(exc).__name__] += 1
             return None
-        figures.chat_ms.append((time.perf_counter() - start) * 1000)
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        figures.chat_ms.append(elapsed_ms)
+        figures.by_text.setdefault(text, []).append(elapsed_ms)
         figures.statuses[status] += 1
         if status in (200, 202):
             self.sent.append(text)

@@ -26,6 +26,8 @@ def get_engine(url: str) -> Engine:
             # WAL lets the gateway read while the action server writes.
             cursor = connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL survives a process crash; only a power cut can lose the last commits.
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=15000")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
