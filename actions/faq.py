@@ -31,7 +31,7 @@ class ActionAnswerFaq(Action):
         text = message.get("text") or ""
         lang = language(tracker)
         decision = composition.router().decide(text, message, lang_hint=lang)
-        candidates = [{"id": hit.entry_id, "score": round(hit.score, 4)} for hit in decision.candidates[:3]]
+        candidates = [{"id": hit.entry_id, "score": round(hit.score, 4)} for hit in decision.faq_hits[:3]]
         events: list[EventType] = [SlotSet("faq_candidates", candidates)]
         if decision.faq_id:
             entry = composition.knowledge_base().entry(decision.faq_id)
