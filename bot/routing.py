@@ -7,7 +7,8 @@ Signals combined, all from one parse plus one FAQ search:
 - the intent ranking (a flow intent, ``faq``, ``out_of_scope``, ``nlu_fallback``);
 - the FAQ score of the best entry and its margin over the runner-up;
 - the distance to the training data (``domain`` from the intent classifier): the
-  mean cosine of the nearest in-domain and nearest out-of-scope examples.
+  mean cosine of the nearest in-domain and nearest out-of-scope examples (flow
+  intents are gated on it inside the NLU pipeline, bot.nlu.domain_gate).
 When two or three routes are close the route is ``clarify`` and ``candidates``
 lists what the bot offers, best first (Rasa's two-stage fallback idea).
 """
@@ -127,25 +128,14 @@ class Router:
             return RouteDecision(route, intent, confidence, lang, candidates=candidates, **faq)
 
         if intent in INTENT_ROUTES:
-            route = INTENT_ROUTES[intent]
-            if (
-                intent not in SMALL_TALK
-                and lean is not None
-                and lean > s.flow_out_of_scope_lean
-                and confidence < s.flow_out_of_scope_max_confidence
-            ):
-                return make(OUT_OF_SCOPE)  # worded like a flow, but nearer to what we can't do
-            second, second_confidence = ranking[1] if len(ranking) > 1 else ("", 0.0)
-            if (
-                intent in SMALL_TALK
-                or confidence >= s.clarify_flow_confident
-                or confidence - second_confidence >= s.clarify_flow_gap
-            ):
-                return make(route)
-            alternative = self._alternative(text, second)
-            if alternative and alternative != route:
-                return make(CLARIFY, (route, alternative))
-            return make(route)
+            return make(INTENT_ROUTES[intent])
+        if intent == FALLBACK_INTENT:
+            # The FallbackClassifier was unsure; if a flow leads, offer it and the runner-up.
+            (best, _), (second, _) = (ranking + [("", 0.0)])[:2]
+            if best in INTENT_ROUTES and best not in SMALL_TALK:
+                alternative = self._alternative(text, second)
+                if alternative and alternative != INTENT_ROUTES[best]:
+                    return make(CLARIFY, (INTENT_ROUTES[best], alternative))
 
         floor = self.faq_floor(intent)
         hits = tuple(self.kb.search(text, k=5))

@@ -28,13 +28,9 @@ class RoutingSettings:
     faq_confident_score: float = GateConfig.confident_score
     # Distance to the training data (see bot.routing): out-of-scope minus in-domain cosine.
     out_of_scope_lean: float = 0.0
-    flow_out_of_scope_lean: float = 0.02
-    flow_out_of_scope_max_confidence: float = 0.9
     # When to ask "Did you mean ...?" instead of guessing.
     clarify_faq_margin: float = 0.006
     clarify_faq_grey: float = 0.005
-    clarify_flow_confident: float = 0.5
-    clarify_flow_gap: float = 0.2
 
     def gate(self) -> GateConfig:
         return GateConfig(
