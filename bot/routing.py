@@ -131,7 +131,7 @@ class Router:
             return make(INTENT_ROUTES[intent])
         if intent == FALLBACK_INTENT:
             # The FallbackClassifier was unsure; if a flow leads, offer it and the runner-up.
-            (best, _), (second, _) = (ranking + [("", 0.0)])[:2]
+            (best, _), (second, _) = [*ranking, ("", 0.0)][:2]
             if best in INTENT_ROUTES and best not in SMALL_TALK:
                 alternative = self._alternative(text, second)
                 if alternative and alternative != INTENT_ROUTES[best]:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq import ActionAnswerFaq, ActionClarifySomethingElse, faq_payload
 from bot import composition
-from tests.unit.test_actions import DOMAIN, responses, shop, slot_events  # noqa: F401 (fixture)
+from bot.shop.seed import seed_demo_data
+from tests.unit.test_actions import DOMAIN, responses, slot_events
+
+
+@pytest.fixture()
+def shop(app_env) -> None:
+    seed_demo_data(composition.database_url())
 
 
 def parse(text: str, ranking: list[tuple[str, float]], top: str | None = None, **extra: Any) -> dict:
