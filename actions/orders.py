@@ -25,8 +25,8 @@ def give_up_and_hand_off(dispatcher: CollectingDispatcher) -> list[EventType]:
     ]
 
 
-def item_list(items: tuple) -> str:
-    return ", ".join(f"{i.name}" + (f" ×{i.quantity}" if i.quantity > 1 else "") for i in items)
+def item_list(items: tuple, lang: str = "en") -> str:
+    return ", ".join(i.name_in(lang) + (f" ×{i.quantity}" if i.quantity > 1 else "") for i in items)
 
 
 class ValidateOrderStatusForm(VerifiedOrderForm):
@@ -52,7 +52,7 @@ class ActionOrderStatus(Action):
         details = {
             "order_number": order.number,
             "status": status_label(order.status, lang),
-            "items": item_list(order.items),
+            "items": item_list(order.items, lang),
             "ordered_on": format_date(order.ordered_at),
         }
         if order.tracking_number:

@@ -12,6 +12,7 @@ from typing import Any
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.carry_over import known_email, known_order
 from bot import composition
 from bot.settings import get_settings
 from bot.shop.security import extract_order_number, normalise_email
@@ -61,6 +62,23 @@ class VerifiedOrderForm(FormValidationAction, ABC):
         # Giving up ends the form; the submit action then offers a person.
         return [] if self.gave_up(tracker) else domain_slots
 
+    # A flow that starts after a verification reuses the order and its email (carry_over.py).
+    def extract_order_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if tracker.get_slot("order_number"):
+            return {}
+        order = known_order(tracker)
+        return {"order_number": order} if order else {}
+
+    def extract_email(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if tracker.get_slot("email") or tracker.get_slot("requested_slot") not in (None, "order_number"):
+            return {}
+        email = known_email(tracker, tracker.get_slot("order_number"))
+        return {"email": email} if email else {}
+
     def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
@@ -82,7 +100,12 @@ class VerifiedOrderForm(FormValidationAction, ABC):
         order = composition.shop_store().find_verified_order(number, email)
         if order is not None:
             composition.handoff_service().link_customer(tracker.sender_id, email)
-            return {"email": email, "verified_order": order.number, "verification_failures": 0}
+            return {
+                "email": email,
+                "verified_order": order.number,
+                "verified_email": email,
+                "verification_failures": 0,
+            }
         failures = self.failures(tracker) + 1
         if failures < get_settings().handoff.max_verification_failures:
             dispatcher.utter_message(response="utter_verification_failed")
