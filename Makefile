@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 ENV := source scripts/env.sh &&
 
-.PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean bench-stack
+.PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean bench-stack bench-load
 
 run:  ## install what is missing, train if data changed, start everything
 	@bash scripts/run.sh
@@ -44,6 +44,9 @@ bench-kb: install
 
 bench-stack: train
 	@$(ENV) $(PY) -m bench.stack
+
+bench-load: train  ## 500 open widgets + 50 chatting customers + an agent, embedded stack
+	@$(ENV) $(PY) -m bench.load --saturate
 
 bench-nlu: train
 	@$(ENV) $(PY) -m bench.nlu

@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.verification import EmailForm
 from bot import composition
-from bot.shop.mailer import SmtpSettings, deliver_outbox
+from bot.shop.mailer import deliver_outbox
 from bot.shop.store import ResetOutcome
 
 
@@ -32,6 +32,6 @@ class ActionRequestPasswordReset(Action):
             dispatcher.utter_message(response="utter_password_reset_rate_limited")
         else:
             dispatcher.utter_message(response="utter_password_reset_sent")
-            deliver_outbox(composition.database_url(), SmtpSettings.from_env())
+            deliver_outbox(composition.database_url(), composition.services().settings.smtp)
         # Forget the address: a reset request is not a verified identity.
         return [SlotSet("email", None)]

@@ -7,10 +7,10 @@ import secrets
 from pathlib import Path
 
 
-def app_secret(path: Path) -> bytes:
-    """SECRET_KEY when set; otherwise a random key created once and kept (mode 0600)."""
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"].encode()
+def app_secret(path: Path, configured: str = "") -> bytes:
+    """The configured SECRET_KEY when set; otherwise a random key created once and kept (mode 0600)."""
+    if configured:
+        return configured.encode()
     if path.exists():
         return path.read_bytes().strip()
     path.parent.mkdir(parents=True, exist_ok=True)

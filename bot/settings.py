@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +57,29 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int = 587
+    username: str | None = None
+    password: str | None = None
+    sender: str = "VoltMart <no-reply@voltmart.example>"
+    starttls: bool = True
+
+
+@dataclass(frozen=True)
+class RealtimeSettings:
+    """How pushed messages and shared state travel between processes."""
+
+    # Redis URL for Socket.IO's message queue and the rate limits; empty = in-process (embedded).
+    redis_url: str = ""
+    node_name: str = "gateway"
+    # Customer messages not yet delivered to Rasa are retried this often (seconds).
+    relay_retry_seconds: float = 1.0
+    # A delivery claimed by a process that died is taken over after this long (seconds).
+    relay_stale_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class Settings:
     root: Path
     kb_path: Path
@@ -72,6 +94,19 @@ class Settings:
     action_server_url: str
     model_dir: Path
     secret_key_file: Path
+    secret_key: str = ""
+    rasa_token: str = ""
+    # Several Rasa servers (production): tried in order from this node's preferred one.
+    rasa_urls: tuple[str, ...] = ()
+    cookie_secure: bool = False
+    allowed_origins: frozenset[str] = frozenset()
+    trusted_proxy_hops: int = 0
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    preload_kb: bool = True
+    warm_up_actions: bool = False
+    realtime: RealtimeSettings = field(default_factory=RealtimeSettings)
+    smtp: SmtpSettings | None = None
 
 
 def _resolve(root: Path, value: str) -> Path:
@@ -79,13 +114,33 @@ def _resolve(root: Path, value: str) -> Path:
     return path if path.is_absolute() else root / path
 
 
+def _smtp(env: dict[str, str]) -> SmtpSettings | None:
+    if not env.get("SMTP_HOST"):
+        return None
+    return SmtpSettings(
+        host=env["SMTP_HOST"],
+        port=int(env.get("SMTP_PORT", "587")),
+        username=env.get("SMTP_USERNAME") or None,
+        password=env.get("SMTP_PASSWORD") or None,
+        sender=env.get("SMTP_FROM", SmtpSettings.sender),
+        starttls=env.get("SMTP_STARTTLS", "1") == "1",
+    )
+
+
+def _csv(value: str) -> list[str]:
+    return [item.strip().rstrip("/") for item in value.split(",") if item.strip()]
+
+
 def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """The only place that reads the environment (connections, secrets, topology)."""
     env = dict(os.environ if env is None else env)
     root = Path(env.get("BOT_HOME", ROOT))
     path = path or Path(env.get("BOT_SETTINGS", root / "settings.yml"))
     raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     kb = raw.get("knowledge_base", {})
     var = _resolve(root, env.get("BOT_VAR_DIR", "var"))
+    realtime = raw.get("realtime", {})
+    rasa_url = env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/")
     return Settings(
         root=root,
         kb_path=_resolve(root, env.get("KB_PATH", kb.get("path", "knowledge_base"))),
@@ -99,13 +154,32 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         handoff=HandoffSettings(**raw.get("handoff", {})),
         limits=LimitSettings(**raw.get("limits", {})),
         database_url=env.get("DATABASE_URL", f"sqlite:///{var / 'app.db'}"),
-        rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
+        rasa_url=rasa_url,
+        rasa_urls=tuple(_csv(env.get("RASA_URLS", "")) or [rasa_url]),
+        rasa_token=env.get("RASA_TOKEN", ""),
         action_server_url=env.get("ACTION_SERVER_URL", "http://127.0.0.1:5055").rstrip("/"),
         model_dir=_resolve(root, env.get("BOT_MODEL_DIR", "models")),
         secret_key_file=var / "secret_key",
+        secret_key=env.get("SECRET_KEY", ""),
+        cookie_secure=env.get("COOKIE_SECURE", "0") == "1",
+        allowed_origins=frozenset(_csv(env.get("ALLOWED_ORIGINS", ""))),
+        trusted_proxy_hops=int(env.get("TRUSTED_PROXY_HOPS", "0")),
+        gateway_host=env.get("GATEWAY_HOST", "127.0.0.1"),
+        gateway_port=int(env.get("GATEWAY_PORT", env.get("PORT", "8000"))),
+        preload_kb=env.get("GATEWAY_PRELOAD_KB", "1") == "1",
+        warm_up_actions=env.get("ACTIONS_WARM_UP", "0") == "1",
+        realtime=RealtimeSettings(
+            redis_url=env.get("REDIS_URL", realtime.get("redis_url", "")),
+            node_name=env.get("NODE_NAME", "gateway"),
+            relay_retry_seconds=float(realtime.get("relay_retry_seconds", 1.0)),
+            relay_stale_seconds=float(realtime.get("relay_stale_seconds", 60.0)),
+        ),
+        smtp=_smtp(env),
     )
 
 
-@functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return load_settings()
+    """The settings of this process's services (see bot.composition.services)."""
+    from bot.composition import services
+
+    return services().settings

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make run: install, train if needed, seed the demo shop, start the three processes.
+# make run: install, train if needed, seed the demo shop, start the processes under supervisord.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -25,7 +25,16 @@ cat <<MSG
   Demo shop:     http://localhost:$GATEWAY_PORT/demo
   Agent console: http://localhost:$GATEWAY_PORT/agent   (create a login: .venv/bin/python -m bot agents add NAME)
   Health:        http://localhost:$GATEWAY_PORT/health
+  Logs:          var/log/ (rasa.log, actions.log, gateway.log); a program that dies is restarted.
   Stop with Ctrl-C.
 
 MSG
-exec .venv/bin/honcho -f Procfile start
+conf=$(.venv/bin/python -m bot supervisor-config --var var \
+  --rasa-port "$RASA_PORT" --action-port "$ACTION_PORT" --gateway-port "$GATEWAY_PORT")
+.venv/bin/supervisord -c "$conf" &
+supervisor=$!
+tail -n0 -F var/log/rasa.log var/log/actions.log var/log/gateway.log 2>/dev/null &
+follower=$!
+trap 'kill -TERM "$supervisor" 2>/dev/null; wait "$supervisor"; kill "$follower" 2>/dev/null' INT TERM
+wait "$supervisor"
+kill "$follower" 2>/dev/null || true

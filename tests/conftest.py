@@ -12,10 +12,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.stack import Stack
+
+if TYPE_CHECKING:
+    from bot.composition import Services
 
 
 @pytest.fixture(scope="session")
@@ -33,39 +37,37 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'app.db'}"
 
 
-def _clear_caches() -> None:
-    from bot import composition
-    from bot.db import _session_factory, get_engine
-    from bot.settings import get_settings
+def service_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of one test's services: a private var/ folder and SQLite database."""
+    from tests.support.stack import ROOT, test_settings_file
 
-    for cached in (
-        get_settings,
-        composition.knowledge_base,
-        composition.router,
-        composition.database_url,
-        composition.secret,
-        composition.shop_store,
-        composition.handoff_service,
-        get_engine,
-        _session_factory,
-    ):
-        cached.cache_clear()
+    return {
+        "BOT_VAR_DIR": str(tmp_path / "var"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'app.db'}",
+        "BOT_SETTINGS": str(test_settings_file(tmp_path)),
+        "KB_INDEX_DIR": str(ROOT / ".cache" / "kb"),
+        "SECRET_KEY": "test-secret-key",
+        "GATEWAY_PRELOAD_KB": "0",
+        **extra,
+    }
+
+
+def build_test_services(tmp_path: Path, **extra: str) -> Services:
+    from bot.composition import build_services
+    from bot.settings import load_settings
+
+    return build_services(load_settings(env=service_env(tmp_path, **extra)))
 
 
 @pytest.fixture()
-def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private var/ folder and SQLite database; the composition root rebuilt around it."""
-    from tests.support.stack import ROOT, test_settings_file
+def app_env(tmp_path: Path) -> Iterator[Services]:
+    """Services of their own for this test, installed as the action server's (actions use them)."""
+    from bot.composition import use_services
 
-    monkeypatch.setenv("BOT_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'var' / 'app.db'}")
-    monkeypatch.setenv("BOT_SETTINGS", str(test_settings_file(tmp_path)))
-    monkeypatch.setenv("KB_INDEX_DIR", str(ROOT / ".cache" / "kb"))
-    monkeypatch.setenv("SECRET_KEY", "test-secret-key")
-    _clear_caches()
-    yield tmp_path
-    from bot import composition
-
-    if composition.knowledge_base.cache_info().currsize:
-        composition.knowledge_base().stop_watching()
-    _clear_caches()
+    services = build_test_services(tmp_path)
+    use_services(services)
+    try:
+        yield services
+    finally:
+        use_services(None)
+        services.close()

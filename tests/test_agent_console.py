@@ -12,13 +12,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bot import composition
-from bot import settings as bot_settings
 from bot.db import session_scope
 from bot.handoff import agents, queries
 from bot.handoff.models import Handoff
 from bot.handoff.service import HandoffService
 from bot.web import create_app
+from tests.conftest import build_test_services
 from tests.support import stack as stack_support
 
 PASSWORD = "correct horse battery"
@@ -26,37 +25,20 @@ META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def _clear_caches() -> None:
-    bot_settings.get_settings.cache_clear()
-    for cached in (
-        composition.database_url,
-        composition.secret,
-        composition.handoff_service,
-        composition.shop_store,
-    ):
-        cached.cache_clear()
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     tmp: Path = tmp_path_factory.mktemp("agent_console")
-    env = {
-        "BOT_VAR_DIR": str(tmp / "var"),
-        "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}",
-        "SECRET_KEY": secrets.token_hex(32),
-        "BOT_SETTINGS": str(stack_support.test_settings_file(tmp)),
-        "RASA_URL": f"http://127.0.0.1:{stack_support.free_port()}",  # nothing listens: Rasa is "down"
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{stack_support.free_port()}",
-    }
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        _clear_caches()
-        application = create_app()
-        for name in ("alice", "bob"):
-            agents.upsert_agent(composition.database_url(), name, PASSWORD, name.capitalize())
-        yield application
-    _clear_caches()
+    services = build_test_services(
+        tmp,
+        SECRET_KEY=secrets.token_hex(32),
+        RASA_URL=f"http://127.0.0.1:{stack_support.free_port()}",  # nothing listens: Rasa is "down"
+        ACTION_SERVER_URL=f"http://127.0.0.1:{stack_support.free_port()}",
+    )
+    application = create_app(services)
+    for name in ("alice", "bob"):
+        agents.upsert_agent(services.database_url, name, PASSWORD, name.capitalize())
+    yield application
+    services.close()
 
 
 @pytest.fixture()
@@ -105,9 +87,9 @@ def new_handoff(
     service: HandoffService, customer_text: str = "I want to talk to a person", **context
 ) -> tuple[int, str]:
     conversation = secrets.token_urlsafe(24)
-    service.record_message(conversation, "customer", "hello")
-    service.record_message(conversation, "bot", "Hi! How can I help?")
-    service.record_message(conversation, "customer", customer_text)
+    service.messages.record(conversation, "customer", "hello")
+    service.messages.record(conversation, "bot", "Hi! How can I help?")
+    service.messages.record(conversation, "customer", customer_text)
     agents.touch(service.url, _agent_id(service, "alice"))  # someone is online: it queues
     transcript = [
         {
@@ -196,7 +178,7 @@ def test_failed_logins_are_rate_limited_per_ip_and_per_login(app: Flask) -> None
         assert login(other, "bob", "wrong password", **ip)[0].status_code == 401
     blocked = app.test_client()
     assert login(blocked, "bob", PASSWORD, environ_base={"REMOTE_ADDR": "10.0.2.1"})[0].status_code == 429
-    app.extensions["agent_login_failures"]._hits.clear()  # let the other tests log bob in
+    app.extensions["services"].limits.login_failures.clear("user:bob")  # let the other tests log bob in
 
 
 def test_login_regenerates_the_session_and_logout_ends_it(app: Flask) -> None:
@@ -291,7 +273,7 @@ def test_queue_lists_waiting_oldest_first_with_preview_and_touches_presence(
 
 def test_ticket_promise_stays_visible_until_kept(alice: FlaskClient, service: HandoffService) -> None:
     conversation = secrets.token_urlsafe(24)
-    service.record_message(conversation, "customer", "my order never came")
+    service.messages.record(conversation, "customer", "my order never came")
     with session_scope(service.url) as db:
         db.add(
             Handoff(
@@ -350,7 +332,7 @@ def test_notes_are_stored_and_shown_to_agents(
     page = bob.get(f"/agent/handoffs/{handoff_id}").get_data(as_text=True)
     assert "customer is a &lt;b&gt;VIP&lt;/b&gt;" in page
     # Notes never reach the customer.
-    assert all("VIP" not in m["text"] for m in service.messages_after(conversation))
+    assert all("VIP" not in m["text"] for m in service.messages.after(conversation))
 
 
 def test_live_chat_both_ways(alice: FlaskClient, service: HandoffService, app: Flask) -> None:
@@ -401,15 +383,15 @@ def test_resolve_gives_the_conversation_back_to_the_bot_and_asks_for_a_rating(
     handoff_id, conversation = new_handoff(service)
     token = token_of(alice)
     assert json_post(alice, f"/agent/handoffs/{handoff_id}/claim", token).status_code == 200
-    assert service.conversation_mode(conversation) == "handoff"
+    assert service.messages.mode(conversation) == "handoff"
     fake = FakeRasa()
     monkeypatch.setitem(app.extensions, "rasa", fake)
     response = json_post(alice, f"/agent/handoffs/{handoff_id}/resolve", token)
     assert response.status_code == 200
     assert response.get_json() == {"ok": True, "rating_prompt": True, "warning": None}
-    assert service.conversation_mode(conversation) == "bot"
+    assert service.messages.mode(conversation) == "bot"
     assert fake.calls == [(conversation, "action_ask_rating")]
-    prompt = service.messages_after(conversation)[-1]
+    prompt = service.messages.after(conversation)[-1]
     assert prompt["sender"] == "bot" and len(prompt["buttons"]) == 5
     assert queries.handoff_detail(service.url, handoff_id)["status"] == "resolved"
     # Resolving twice is a conflict, not a second rating prompt.
@@ -424,7 +406,7 @@ def test_resolve_still_works_when_rasa_is_down(alice: FlaskClient, service: Hand
     assert response.status_code == 200
     body = response.get_json()
     assert body["rating_prompt"] is False and "could not be reached" in body["warning"]
-    assert service.conversation_mode(conversation) == "bot"
+    assert service.messages.mode(conversation) == "bot"
     # The form (no-JS) path shows the warning after the redirect.
     other, _ = new_handoff(service)
     assert json_post(alice, f"/agent/handoffs/{other}/claim", token).status_code == 200

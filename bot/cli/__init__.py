@@ -12,11 +12,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot.cli import agents, kb, route, seed, serve
+    from bot.cli import agents, kb, route, seed, serve, supervise
 
     parser = argparse.ArgumentParser(prog="python -m bot", description="VoltMart support bot")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (route, kb, agents, seed, serve):
+    for module in (route, kb, agents, seed, serve, supervise):
         module.register(commands)
     return parser
 

@@ -30,9 +30,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     from bot.kb.service import validate
-    from bot.settings import get_settings
+    from bot.settings import load_settings
 
-    path = args.path or get_settings().kb_path
+    path = args.path or load_settings().kb_path
     result = validate(path)
     for issue in result.issues:
         print(issue, file=sys.stderr if issue.severity == "error" else sys.stdout)
@@ -48,9 +48,9 @@ def _knowledge_base(path: Path | None) -> KnowledgeBase:
     from dataclasses import replace
 
     from bot.kb.factory import knowledge_base_from
-    from bot.settings import get_settings
+    from bot.settings import load_settings
 
-    settings = get_settings()
+    settings = load_settings()
     if path:
         settings = replace(settings, kb_path=path)
     return knowledge_base_from(settings)

@@ -65,10 +65,9 @@ class RouteEngine:
         from rasa.utils.log_utils import configure_structlog
 
         from bot import composition
-        from bot.settings import get_settings
 
         configure_structlog(logging.WARNING)  # stdout carries only JSON lines
-        settings = get_settings()
+        settings = composition.services().settings
         model_path = get_local_model(str(model or settings.model_dir))
         self.agent = Agent.load(model_path)
         self.router = composition.router()

@@ -14,11 +14,11 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from bot.db import OutdatedSchema
-    from bot.settings import get_settings
+    from bot.settings import load_settings
     from bot.shop.seed import seed_demo_data
 
     try:
-        orders = seed_demo_data(get_settings().database_url)
+        orders = seed_demo_data(load_settings().database_url)
     except OutdatedSchema as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

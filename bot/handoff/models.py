@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 
 from bot.db import Base
 from bot.shop.models import utcnow
@@ -32,6 +43,13 @@ class ChatMessage(Base):
     client_id = Column(String(64), nullable=True)  # idempotency key from the widget
     meta = Column(JSON(none_as_null=True), nullable=True)
     created_at = Column(DateTime, default=utcnow, nullable=False)
+    # Customer messages on their way to Rasa: none (not for the bot) | pending | relaying | done.
+    relay_state = Column(String(10), default="none", nullable=False, server_default="none")
+    relay_node = Column(String(64), nullable=True)  # the gateway that is delivering it
+    relay_claimed_at = Column(DateTime, nullable=True)
+
+
+Index("ix_chat_messages_relay", ChatMessage.relay_state, ChatMessage.conversation_id)
 
 
 class Agent(Base):

@@ -1,4 +1,4 @@
-"""Handoff lifecycle and the conversation log, shared by the action server and the gateway.
+"""Handoff lifecycle (queue, claim, resolve), shared by the action server and the gateway.
 
 Every state change is one short transaction, so two processes (or two agents
 racing for the same conversation) always see a consistent answer.
@@ -13,11 +13,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from bot.db import session_scope
-from bot.handoff.models import Agent, AgentNote, ChatMessage, Conversation, Handoff
+from bot.handoff.models import Agent, AgentNote, Conversation, Handoff
+from bot.messages.bus import AGENTS_ROOM
+from bot.messages.log import MessageLog, ensure_conversation
 from bot.settings import HandoffSettings
 from bot.shop.security import redact
 
@@ -41,89 +41,15 @@ class ClaimConflict(Exception):
     """Another agent claimed the conversation first, or it is no longer waiting."""
 
 
-def message_dict(message: ChatMessage) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "sender": message.sender,
-        "text": message.text,
-        "buttons": message.buttons or [],
-        "agent_name": message.agent_name,
-        "created_at": message.created_at.isoformat() + "Z",
-    }
-
-
-def _by_client_id(session: Session, conversation_id: str, client_id: str) -> ChatMessage | None:
-    return session.execute(
-        select(ChatMessage).where(
-            ChatMessage.conversation_id == conversation_id, ChatMessage.client_id == client_id
-        )
-    ).scalar_one_or_none()
-
-
 class HandoffService:
-    def __init__(self, database_url: str, settings: HandoffSettings) -> None:
+    def __init__(self, database_url: str, settings: HandoffSettings, messages: MessageLog) -> None:
         self.url = database_url
         self.settings = settings
+        self.messages = messages
 
-    # --- conversation log ------------------------------------------------
-    def record_message(
-        self,
-        conversation_id: str,
-        sender: str,
-        text: str,
-        *,
-        buttons: list[dict] | None = None,
-        agent_name: str | None = None,
-        client_id: str | None = None,
-        meta: dict | None = None,
-        language: str | None = None,
-    ) -> tuple[dict[str, Any], bool]:
-        """Store one message; returns (message, created). A repeated client_id is not stored twice."""
-        text = redact(text)
-        with session_scope(self.url) as session:
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is None:
-                conversation = Conversation(id=conversation_id, language=language or "en")
-                session.add(conversation)
-                session.flush()  # the message's foreign key needs the row first
-            elif language:
-                conversation.language = language
-            conversation.last_activity_at = datetime.utcnow()
-            if client_id:
-                existing = _by_client_id(session, conversation_id, client_id)
-                if existing is not None:
-                    return message_dict(existing), False
-            message = ChatMessage(
-                conversation_id=conversation_id,
-                sender=sender,
-                text=text,
-                buttons=buttons,
-                agent_name=agent_name,
-                client_id=client_id,
-                meta=meta,
-            )
-            session.add(message)
-            try:
-                session.flush()
-            except IntegrityError:  # the same client_id raced in on another thread
-                session.rollback()
-                return message_dict(_by_client_id(session, conversation_id, client_id)), False
-            return message_dict(message), True
-
-    def messages_after(self, conversation_id: str, after_id: int = 0, limit: int = 200) -> list[dict]:
-        with session_scope(self.url) as session:
-            rows = session.execute(
-                select(ChatMessage)
-                .where(ChatMessage.conversation_id == conversation_id, ChatMessage.id > after_id)
-                .order_by(ChatMessage.id)
-                .limit(limit)
-            ).scalars()
-            return [message_dict(m) for m in rows]
-
-    def conversation_mode(self, conversation_id: str) -> str:
-        with session_scope(self.url) as session:
-            conversation = session.get(Conversation, conversation_id)
-            return conversation.mode if conversation else "bot"
+    def _queue_changed(self, handoff_id: int, status: str) -> None:
+        """Tells every console that the queue changed (they re-read the row)."""
+        self.messages.bus.publish("queue", {"handoff_id": handoff_id, "status": status}, AGENTS_ROOM)
 
     # --- handoff lifecycle ------------------------------------------------
     def agents_online(self, now: datetime | None = None) -> bool:
@@ -154,11 +80,7 @@ class HandoffService:
         """Open a handoff (idempotent while one is active) and pause the bot for it."""
         online = self.agents_online()
         with session_scope(self.url) as session:
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is None:
-                conversation = Conversation(id=conversation_id, language=language)
-                session.add(conversation)
-                session.flush()
+            conversation = ensure_conversation(session, conversation_id, language)
             active = session.execute(
                 select(Handoff).where(Handoff.conversation_id == conversation_id, Handoff.status.in_(ACTIVE))
             ).scalar_one_or_none()
@@ -184,6 +106,8 @@ class HandoffService:
             handoff_id = active.id
             online = active.status in ACTIVE
         position = max(int(position or 1), 1)
+        if created:
+            self._queue_changed(handoff_id, "queued" if online else "ticket")
         return HandoffStart(
             handoff_id, online, position, position * self.settings.average_handle_minutes, created
         )
@@ -222,22 +146,7 @@ class HandoffService:
     def link_customer(self, conversation_id: str, email: str) -> None:
         """Remember the verified customer, so agents see their earlier conversations."""
         with session_scope(self.url) as session:
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is None:
-                conversation = Conversation(id=conversation_id)
-                session.add(conversation)
-            conversation.customer_email = email
-
-    def needs_rasa_resume(self, conversation_id: str) -> bool:
-        with session_scope(self.url) as session:
-            conversation = session.get(Conversation, conversation_id)
-            return bool(conversation and conversation.mode == "bot" and conversation.rasa_paused)
-
-    def mark_rasa_resumed(self, conversation_id: str) -> None:
-        with session_scope(self.url) as session:
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is not None:
-                conversation.rasa_paused = False
+            ensure_conversation(session, conversation_id).customer_email = email
 
     def active_handoff(self, conversation_id: str) -> Handoff | None:
         with session_scope(self.url) as session:
@@ -263,6 +172,7 @@ class HandoffService:
                 raise ClaimConflict(
                     f"already taken by {owner}" if owner else "this conversation is no longer waiting"
                 )
+        self._queue_changed(handoff_id, "assigned")
 
     def agent_reply(self, handoff_id: int, agent: Agent, text: str) -> dict[str, Any]:
         with session_scope(self.url) as session:
@@ -272,7 +182,7 @@ class HandoffService:
             if handoff.first_agent_reply_at is None:
                 handoff.first_agent_reply_at = datetime.utcnow()
             conversation_id = handoff.conversation_id
-        message, _ = self.record_message(conversation_id, "agent", text, agent_name=agent.display_name)
+        message, _ = self.messages.record(conversation_id, "agent", text, agent_name=agent.display_name)
         return message
 
     def add_note(self, handoff_id: int, agent_id: int, text: str) -> None:
@@ -289,7 +199,10 @@ class HandoffService:
             handoff.resolved_at = datetime.utcnow()
             conversation = session.get(Conversation, handoff.conversation_id)
             conversation.mode = "bot"
-            return handoff.conversation_id
+            conversation_id = handoff.conversation_id
+        self.messages.publish_mode(conversation_id, "bot")
+        self._queue_changed(handoff_id, "resolved")
+        return conversation_id
 
     def record_csat(self, conversation_id: str, rating: int, comment: str | None = None) -> bool:
         """Store the rating on the latest resolved handoff of the conversation."""

@@ -7,42 +7,17 @@ blocks a conversation, and nothing is lost when it is down.
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
-from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 
 from sqlalchemy import select
 
 from bot.db import session_scope
+from bot.settings import SmtpSettings
 from bot.shop.models import OutboxEmail
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int = 587
-    username: str | None = None
-    password: str | None = None
-    sender: str = "VoltMart <no-reply@voltmart.example>"
-    starttls: bool = True
-
-    @classmethod
-    def from_env(cls) -> SmtpSettings | None:
-        host = os.environ.get("SMTP_HOST")
-        if not host:
-            return None
-        return cls(
-            host=host,
-            port=int(os.environ.get("SMTP_PORT", "587")),
-            username=os.environ.get("SMTP_USERNAME") or None,
-            password=os.environ.get("SMTP_PASSWORD") or None,
-            sender=os.environ.get("SMTP_FROM", cls.sender),
-            starttls=os.environ.get("SMTP_STARTTLS", "1") == "1",
-        )
 
 
 def deliver_outbox(database_url: str, smtp: SmtpSettings | None, limit: int = 50) -> int:

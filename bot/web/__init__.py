@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
 
-from bot.web.app import create_app
 
-__all__ = ["Flask", "create_app"]
+def __getattr__(name: str) -> Any:
+    # Lazy, so that bot.composition can import the gateway's clients without a cycle.
+    if name == "create_app":
+        from bot.web.app import create_app
+
+        return create_app
+    raise AttributeError(name)
+
+
+__all__ = ["create_app"]

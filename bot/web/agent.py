@@ -8,6 +8,7 @@ token (form field or X-CSRFToken header); the session cookie holds the agent id.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from datetime import date, datetime
 from typing import Any
@@ -28,35 +29,30 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from bot import composition
 from bot.handoff import agents, queries
 from bot.handoff.service import ClaimConflict, HandoffService
 from bot.kb.schema import LANGUAGES
-from bot.web.chat import bot_messages_to_store
-from bot.web.rasa_client import RasaUnavailable
+from bot.messages.log import MessageLog
+from bot.web.rasa_client import RasaUnavailable, bot_replies
 from bot.web.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
 agent_blueprint = Blueprint("agent", __name__, url_prefix="/agent")
 
-LOGIN_FAILURES = 5  # per IP and per login name ...
-LOGIN_WINDOW_SECONDS = 300  # ... within five minutes
-POLL_STEP_SECONDS = 0.25
+POLL_STEP_SECONDS = 1.0  # the long-poll fallback; the console is pushed over Socket.IO
 MAX_WAIT_SECONDS = 25.0
 JSON_ENDPOINTS = {"agent.queue_json", "agent.events", "agent.kb_search"}
 PUBLIC_ENDPOINTS = {"agent.login", "agent.logout"}
 
 
-@agent_blueprint.record_once
-def _setup(state: Any) -> None:
-    app = state.app
-    app.extensions.setdefault("agent_login_failures", RateLimiter(LOGIN_FAILURES, LOGIN_WINDOW_SECONDS))
-
-
 # --- helpers ------------------------------------------------------------------
 def _service() -> HandoffService:
     return current_app.extensions["handoff"]
+
+
+def _messages() -> MessageLog:
+    return current_app.extensions["services"].messages
 
 
 def _url() -> str:
@@ -82,6 +78,17 @@ def _safe_next(target: str | None) -> str:
         if not parts.scheme and not parts.netloc and target.startswith("/agent/") and "\\" not in target:
             return target
     return url_for("agent.queue_page")
+
+
+def _bounded_number(name: str, low: float, high: float) -> float:
+    """A query-string number; ValueError for text, NaN, infinities and values out of range."""
+    try:
+        value = float(request.args.get(name) or "0")
+    except ValueError:
+        raise ValueError(f"{name} must be a number") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ValueError(f"{name} must be a number from {low:g} to {high:g}")
+    return value
 
 
 def _handoff_or_404(handoff_id: int) -> dict[str, Any]:
@@ -159,7 +166,7 @@ def login() -> Any:
         return render_template("agent/login.html", next=next_url)
     username = (request.form.get("username") or "").strip()
     password = request.form.get("password") or ""
-    failures: RateLimiter = current_app.extensions["agent_login_failures"]
+    failures: RateLimiter = current_app.extensions["services"].limits.login_failures
     keys = (f"ip:{request.remote_addr or '?'}", f"user:{username.lower()[:64]}")
     if failures.blocked(*keys):
         return render_template(
@@ -254,10 +261,10 @@ def conversation(handoff_id: int) -> Any:
 def events(handoff_id: int) -> Any:
     """Long-poll: messages after ``after`` (any sender), waiting up to ``wait`` seconds."""
     try:
-        after = max(int(request.args.get("after", 0)), 0)
-        wait = min(max(float(request.args.get("wait", 0)), 0.0), MAX_WAIT_SECONDS)
-    except ValueError:
-        return jsonify({"error": "after and wait must be numbers"}), 400
+        after = _bounded_number("after", 0, 2**53)
+        wait = _bounded_number("wait", 0, MAX_WAIT_SECONDS)
+    except ValueError as exc:
+        return jsonify({"error": str(exc)}), 400
     known_status = request.args.get("status")
     agents.touch(_url(), g.agent.id)
     service = _service()
@@ -266,7 +273,7 @@ def events(handoff_id: int) -> Any:
         state = queries.handoff_state(service.url, handoff_id)
         if state is None:
             return jsonify({"error": "no such conversation"}), 404
-        found = service.messages_after(state["conversation_id"], after)
+        found = _messages().after(state["conversation_id"], int(after))
         changed = known_status is not None and known_status != state["status"]
         if found or changed or time.monotonic() >= deadline:
             state.pop("conversation_id")
@@ -329,9 +336,9 @@ def resolve(handoff_id: int) -> Any:
     rasa = current_app.extensions["rasa"]
     try:
         replies = rasa.resume_and_run(conversation_id, "action_ask_rating")
-        service.mark_rasa_resumed(conversation_id)
-        for reply in bot_messages_to_store(replies):
-            service.record_message(conversation_id, "bot", reply["text"], buttons=reply["buttons"])
+        _messages().mark_rasa_resumed(conversation_id)
+        for reply in bot_replies(replies):
+            _messages().record(conversation_id, "bot", reply["text"], buttons=reply["buttons"])
             asked += 1
     except RasaUnavailable as exc:
         log.warning("resolved handoff %s but rasa is unavailable: %s", handoff_id, exc)
@@ -355,7 +362,7 @@ def kb_search() -> Any:
     if lang not in LANGUAGES:
         lang = "en"
     try:
-        kb = current_app.extensions.get("knowledge_base") or composition.knowledge_base()
+        kb = current_app.extensions["services"].knowledge_base
         results = queries.kb_suggestions(kb, query, lang)
     except Exception:
         log.exception("knowledge base search failed")

@@ -39,7 +39,7 @@ def health() -> Any:
         "action_server": _action_server(settings.action_server_url),
         "database": _database(settings.database_url),
     }
-    kb = current_app.extensions.get("knowledge_base")
+    kb = current_app.extensions["services"].knowledge_base_loaded
     if kb is not None:
         parts["knowledge_base"] = kb.status().as_dict()
     core_up = all(parts[name]["status"] == "ok" for name in ("rasa", "action_server", "database"))

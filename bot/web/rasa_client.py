@@ -1,7 +1,15 @@
-"""Client for the Rasa server's HTTP API (REST channel and tracker endpoints)."""
+"""Client for the Rasa servers' HTTP API (REST channel and tracker endpoints).
+
+Several servers share one tracker store and lock store in production: a call
+goes to this node's preferred server and moves on to the next one when it
+can't be reached. Errors never carry the URL (it holds the token and the
+conversation id).
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from typing import Any
 
 import requests
@@ -11,25 +19,83 @@ class RasaUnavailable(Exception):
     pass
 
 
+def bot_replies(replies: list[dict]) -> list[dict[str, Any]]:
+    """Rasa REST replies -> our message shape (text + buttons, nothing executable)."""
+    stored = []
+    for reply in replies:
+        custom = reply.get("custom") if isinstance(reply.get("custom"), dict) else {}
+        text = reply.get("text") or str(custom.get("text") or "")
+        buttons = [
+            {"title": str(b.get("title", ""))[:80], "payload": str(b.get("payload", ""))[:200]}
+            for b in reply.get("buttons") or []
+            if isinstance(b, dict)
+        ]
+        if text or buttons:
+            stored.append({"text": text, "buttons": buttons or None})
+    return stored
+
+
+def _describe(exc: Exception) -> str:
+    """What went wrong, without the request's URL."""
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return f"HTTP {exc.response.status_code}"
+    return type(exc).__name__
+
+
 class RasaClient:
-    def __init__(self, base_url: str, token: str | None = None, timeout: float = 30.0) -> None:
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, base_urls: str | Sequence[str], token: str | None = None, timeout: float = 30.0) -> None:
+        urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
+        self.base_urls = [url.rstrip("/") for url in urls]
         self.timeout = timeout
         self._auth = {"token": token} if token else {}
-        self._http = requests.Session()
+        self._local = threading.local()  # requests.Session is not thread-safe
+
+    @property
+    def base_url(self) -> str:
+        return self.base_urls[0]
+
+    def _http(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def _post(self, path: str, *, json: Any, auth: bool, timeout: float | None = None) -> requests.Response:
+        last: Exception | None = None
+        for base in self.base_urls:
+            try:
+                response = self._http().post(
+                    f"{base}{path}",
+                    json=json,
+                    params=self._auth if auth else None,
+                    timeout=timeout or self.timeout,
+                )
+            except requests.ConnectionError as exc:  # this server is down: try the next one
+                last = exc
+                continue
+            except requests.RequestException as exc:
+                raise RasaUnavailable(_describe(exc)) from None
+            if response.status_code in (502, 503):
+                last = requests.HTTPError(response=response)
+                continue
+            try:
+                response.raise_for_status()
+            except requests.HTTPError as exc:
+                raise RasaUnavailable(_describe(exc)) from None
+            return response
+        raise RasaUnavailable(_describe(last) if last else "no Rasa server configured") from None
 
     def send(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict]:
         """One customer message in, the bot's replies out."""
+        response = self._post(
+            "/webhooks/rest/webhook",
+            json={"sender": sender, "message": text, "metadata": metadata or {}},
+            auth=False,
+        )
         try:
-            response = self._http.post(
-                f"{self.base_url}/webhooks/rest/webhook",
-                json={"sender": sender, "message": text, "metadata": metadata or {}},
-                timeout=self.timeout,
-            )
-            response.raise_for_status()
             return response.json() or []
-        except (requests.RequestException, ValueError) as exc:
-            raise RasaUnavailable(str(exc)) from exc
+        except ValueError:
+            raise RasaUnavailable("invalid JSON from Rasa") from None
 
     def resume(self, sender: str) -> None:
         """Un-pause a conversation the bot handed to a person."""
@@ -41,36 +107,29 @@ class RasaClient:
         /execute does not append ``action_listen``; without it no rule matches the
         customer's next message, so it is added here.
         """
+        self.resume(sender)
+        response = self._post(f"/conversations/{sender}/execute", json={"name": action}, auth=True)
         try:
-            self.resume(sender)
-            response = self._http.post(
-                f"{self.base_url}/conversations/{sender}/execute",
-                json={"name": action},
-                params=self._auth,
-                timeout=self.timeout,
-            )
-            response.raise_for_status()
             messages = response.json().get("messages") or []
-            self._events(sender, [{"event": "action", "name": "action_listen"}])
-            return messages
-        except (requests.RequestException, ValueError) as exc:
-            raise RasaUnavailable(str(exc)) from exc
+        except (ValueError, AttributeError):
+            raise RasaUnavailable("invalid JSON from Rasa") from None
+        self._events(sender, [{"event": "action", "name": "action_listen"}])
+        return messages
 
     def _events(self, sender: str, events: list[dict]) -> None:
-        try:
-            self._http.post(
-                f"{self.base_url}/conversations/{sender}/tracker/events",
-                json=events,
-                params=self._auth,
-                timeout=self.timeout,
-            ).raise_for_status()
-        except requests.RequestException as exc:
-            raise RasaUnavailable(str(exc)) from exc
+        self._post(f"/conversations/{sender}/tracker/events", json=events, auth=True)
 
     def status(self) -> dict[str, Any]:
-        try:
-            response = self._http.get(f"{self.base_url}/status", params=self._auth, timeout=3)
-            response.raise_for_status()
-            return {"status": "ok", "model": (response.json() or {}).get("model_file")}
-        except (requests.RequestException, ValueError) as exc:
-            return {"status": "down", "error": type(exc).__name__}
+        servers = []
+        for base in self.base_urls:
+            try:
+                response = self._http().get(f"{base}/status", params=self._auth, timeout=3)
+                response.raise_for_status()
+                servers.append({"status": "ok", "model": (response.json() or {}).get("model_file")})
+            except (requests.RequestException, ValueError) as exc:
+                servers.append({"status": "down", "error": _describe(exc)})
+        up = [s for s in servers if s["status"] == "ok"]
+        summary: dict[str, Any] = {"status": "ok" if up else "down", **(up[0] if up else servers[0])}
+        if len(servers) > 1:
+            summary["servers"] = servers
+        return summary

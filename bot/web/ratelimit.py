@@ -1,53 +1,57 @@
-"""A small sliding-window rate limiter, per key, in process memory.
+"""Rate limits on the ``limits`` library: in process memory (embedded) or Redis (several nodes).
 
-Enough for one gateway process; behind several processes put the limit in the
-reverse proxy or Redis.
+Moving windows, so a burst at a window's edge can't double the limit. With
+Redis every gateway shares one count per key.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict, deque
+from dataclasses import dataclass
+
+from limits import RateLimitItemPerSecond, storage, strategies
+
+from bot.settings import Settings
+
+LOGIN_FAILURES = 5  # per client address and per login name ...
+LOGIN_WINDOW_SECONDS = 300  # ... within five minutes
 
 
 class RateLimiter:
-    def __init__(self, limit: int, window_seconds: float) -> None:
-        self.limit = limit
-        self.window = window_seconds
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+    def __init__(self, limit: int, window_seconds: int, backend: storage.Storage, namespace: str) -> None:
+        self.item = RateLimitItemPerSecond(limit, window_seconds, namespace=namespace)
+        self._strategy = strategies.MovingWindowRateLimiter(backend)
 
-    def allow(self, key: str, now: float | None = None) -> bool:
+    def allow(self, key: str) -> bool:
         """Count one event for ``key``; False (and not counted) once the limit is reached."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            if self._full(key, now):
-                return False
-            self._hits[key].append(now)
-            self._forget_idle(now)
-            return True
+        return self._strategy.hit(self.item, key)
 
     def blocked(self, *keys: str) -> bool:
         """Whether any key is at its limit, without counting anything (e.g. failed logins)."""
-        now = time.monotonic()
-        with self._lock:
-            return any(self._full(key, now) for key in keys)
+        return any(not self._strategy.test(self.item, key) for key in keys)
 
     def record(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._hits[key].append(now)
-            self._forget_idle(now)
+        for key in keys:
+            self._strategy.hit(self.item, key)
 
-    def _full(self, key: str, now: float) -> bool:
-        hits = self._hits.get(key)
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        return bool(hits) and len(hits) >= self.limit
+    def clear(self, *keys: str) -> None:
+        """Forget the count (e.g. a supervisor unblocks a login)."""
+        for key in keys:
+            self._strategy.clear(self.item, key)
 
-    def _forget_idle(self, now: float) -> None:
-        if len(self._hits) > 100_000:  # forget idle keys rather than grow forever
-            for stale in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
-                del self._hits[stale]
+
+@dataclass(frozen=True)
+class RateLimits:
+    chat_per_session: RateLimiter
+    chat_per_address: RateLimiter
+    login_failures: RateLimiter
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimits:
+        redis_url = settings.realtime.redis_url
+        backend = storage.storage_from_string(redis_url if redis_url else "memory://")
+        per_minute = settings.limits.chat_messages_per_minute
+        return cls(
+            chat_per_session=RateLimiter(per_minute, 60, backend, "chat-session"),
+            chat_per_address=RateLimiter(per_minute * 10, 60, backend, "chat-address"),
+            login_failures=RateLimiter(LOGIN_FAILURES, LOGIN_WINDOW_SECONDS, backend, "login-failures"),
+        )

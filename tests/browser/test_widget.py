@@ -20,6 +20,7 @@ from bot.db import session_scope
 from bot.handoff import agents
 from bot.handoff.models import Agent, Handoff
 from bot.handoff.service import HandoffService
+from bot.messages.log import MessageLog
 from bot.settings import HandoffSettings
 from bot.web.chat import bot_messages_to_store
 from bot.web.rasa_client import RasaClient
@@ -95,7 +96,7 @@ def database_url(stack: Stack) -> str:
 
 
 def handoff_service(stack: Stack) -> HandoffService:
-    return HandoffService(database_url(stack), HandoffSettings(hours="always"))
+    return HandoffService(database_url(stack), HandoffSettings(hours="always"), MessageLog(database_url(stack)))
 
 
 def set_agent_presence(stack: Stack, username: str, online: bool) -> SimpleNamespace:
@@ -185,7 +186,7 @@ def test_untrusted_text_stays_inert(new_page: Callable[..., Page], stack: Stack)
         "**Hi** [click](javascript:window.__xss=1) [again](JaVaScRiPt:alert(1)) "
         '<img src=x onerror="window.__xss=1">\n- [safe](https://voltmart.example/returns)'
     )
-    handoff_service(stack).record_message(session_of(page), "agent", hostile, agent_name="<b>Mallory</b>")
+    handoff_service(stack).messages.record(session_of(page), "agent", hostile, agent_name="<b>Mallory</b>")
     agent_message = page.locator(f'{MESSAGE}[data-sender="agent"]').last
     agent_message.wait_for(timeout=40_000)
     expect(agent_message).to_contain_text("<b>Mallory</b>")
@@ -306,7 +307,7 @@ def test_agent_messages_badge_and_feedback(new_page: Callable[..., Page], stack:
     service.resolve(handoff_id, agent.id)
     rasa = RasaClient(f"http://127.0.0.1:{stack.rasa_port}", token=stack.env["RASA_TOKEN"])
     for reply in bot_messages_to_store(rasa.resume_and_run(session, "action_ask_rating")):
-        service.record_message(session, "bot", reply["text"], buttons=reply["buttons"])
+        service.messages.record(session, "bot", reply["text"], buttons=reply["buttons"])
     ratings = page.locator(f'{MESSAGE}[data-sender="bot"]').last.locator(QUICK_REPLY)
     expect(ratings).to_have_count(5, timeout=40_000)
     expect(page.locator(FEEDBACK)).to_be_hidden()
@@ -374,7 +375,7 @@ def test_errors_are_inline_and_retries_send_once(new_page: Callable[..., Page], 
     expect(page.locator(CUSTOMER)).to_have_count(1)
     expect(page.locator(CUSTOMER).first).to_have_attribute("data-id", re.compile(r"^\d+$"))
     assert len(seen) >= 5 and len(set(seen[1:])) == 1, seen  # every retry reused the client_id
-    stored = handoff_service(stack).messages_after(session_of(page))
+    stored = handoff_service(stack).messages.after(session_of(page))
     assert [m["text"] for m in stored if m["sender"] == "customer"] == ["hello"]
     page.unroute("**/api/chat")
 

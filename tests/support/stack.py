@@ -1,4 +1,4 @@
-"""Starts the real three processes (Rasa, action server, gateway) on free ports."""
+"""Starts the real processes (Rasa, action server, gateway) on free ports, under supervisord."""
 
 from __future__ import annotations
 
@@ -73,51 +73,18 @@ class Stack:
         env.update(extra_env or {})
         self.env = env
         self.endpoints = "endpoints.production.yml" if production else "endpoints.yml"
-        self.processes: dict[str, subprocess.Popen] = {}
+        self.supervisor: subprocess.Popen | None = None
 
-    def command(self, name: str) -> list[str]:
-        if name == "rasa":
-            return [
-                str(VENV_BIN / "rasa"),
-                "run",
-                "--enable-api",
-                "--auth-token",
-                self.env["RASA_TOKEN"],
-                "-i",
-                "127.0.0.1",
-                "-p",
-                str(self.rasa_port),
-                "--endpoints",
-                self.endpoints,
-                "--credentials",
-                "credentials.yml",
-                "--model",
-                str(MODEL),
-            ]
-        if name == "actions":
-            return [
-                str(VENV_BIN / "rasa"),
-                "run",
-                "actions",
-                "--actions",
-                "actions",
-                "-p",
-                str(self.action_port),
-            ]
-        return [str(VENV_BIN / "python"), "-m", "bot", "serve", "--port", str(self.gateway_port)]
+    def programs(self) -> list:
+        from bot.deploy.supervisor import embedded_programs
 
-    def start_process(self, name: str) -> None:
-        log = (self.workdir / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(
-            self.command(name),
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        return embedded_programs(
+            VENV_BIN, rasa_port=self.rasa_port, action_port=self.action_port, gateway_port=self.gateway_port
         )
 
     def start(self, timeout: float = 240) -> Stack:
+        from bot.deploy.supervisor import write_supervisor_config
+
         subprocess.run(
             [str(VENV_BIN / "python"), "-m", "bot", "seed"],
             cwd=ROOT,
@@ -125,20 +92,44 @@ class Stack:
             check=True,
             capture_output=True,
         )
-        for name in ("actions", "rasa", "gateway"):
-            self.start_process(name)
+        self.env.update(RASA_ENDPOINTS=self.endpoints, RASA_MODEL=str(MODEL))
+        self.config = write_supervisor_config(self.programs(), self.workdir / "var")
+        self.supervisor = subprocess.Popen(
+            [str(VENV_BIN / "supervisord"), "-c", str(self.config)],
+            cwd=ROOT,
+            env=self.env,
+            stdout=(self.workdir / "supervisord.out").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.wait_healthy(timeout)
         return self
+
+    def ctl(self, *args: str) -> str:
+        result = subprocess.run(
+            [str(VENV_BIN / "supervisorctl"), "-c", str(self.config), *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
+        return result.stdout.strip()
+
+    def pid(self, name: str) -> int:
+        return int(self.ctl("pid", name) or 0)
+
+    def kill(self, name: str) -> int:
+        """kill -9 one program, as a crash would; supervisord restarts it."""
+        pid = self.pid(name)
+        os.kill(pid, signal.SIGKILL)
+        return pid
 
     def wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
-            for name, process in self.processes.items():
-                if process.poll() is not None:
-                    raise RuntimeError(
-                        f"{name} exited early; see {self.workdir / (name + '.log')}:\n{self.tail(name)}"
-                    )
+            if self.supervisor.poll() is not None:
+                raise RuntimeError(f"supervisord exited early; see {self.workdir}")
             try:
                 last = requests.get(f"{self.url}/health", timeout=3)
                 if last.status_code == 200:
@@ -146,30 +137,30 @@ class Stack:
             except requests.RequestException:
                 pass
             time.sleep(1)
-        raise RuntimeError(f"stack not healthy after {timeout}s: {last and last.text}")
+        raise RuntimeError(f"stack not healthy after {timeout}s: {last and last.text}\n{self.tail('gateway')}")
 
     def stop_process(self, name: str) -> None:
-        process = self.processes.pop(name, None)
-        if process is None:
-            return
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        self.ctl("stop", name)
+
+    def start_process(self, name: str) -> None:
+        self.ctl("start", name)
 
     def restart(self, name: str, timeout: float = 240) -> None:
-        self.stop_process(name)
-        self.start_process(name)
+        self.ctl("restart", name)
         self.wait_healthy(timeout)
 
     def stop(self) -> None:
-        for name in list(self.processes):
-            self.stop_process(name)
+        if getattr(self, "supervisor", None) is None or self.supervisor.poll() is not None:
+            return
+        os.killpg(self.supervisor.pid, signal.SIGTERM)
+        try:
+            self.supervisor.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.supervisor.pid, signal.SIGKILL)
+            self.supervisor.wait()
 
     def tail(self, name: str, lines: int = 40) -> str:
-        path = self.workdir / f"{name}.log"
+        path = self.workdir / "var" / "log" / f"{name}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
 
     # --- the customer API ---------------------------------------------

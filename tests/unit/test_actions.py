@@ -294,7 +294,7 @@ def test_handoff_with_an_agent_online_queues_and_pauses(shop: None) -> None:
     )
     assert any(e.get("event") == "pause" for e in result)
     assert latest_handoff("q" * 30).status == "queued"
-    assert composition.handoff_service().conversation_mode("q" * 30) == "handoff"
+    assert composition.message_log().mode("q" * 30) == "handoff"
 
 
 def latest_handoff(conversation_id: str):

@@ -5,17 +5,18 @@ from __future__ import annotations
 import pytest
 
 from bot.web import create_app
+from tests.conftest import build_test_services
 
 
 @pytest.fixture()
-def client(app_env, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("ALLOWED_ORIGINS", "https://www.shop.example, https://shop.example")
-    monkeypatch.setenv("GATEWAY_PRELOAD_KB", "0")
-    monkeypatch.setenv("RASA_URL", "http://127.0.0.1:9")  # nothing listens: Rasa is "down"
-    from bot.settings import get_settings
-
-    get_settings.cache_clear()
-    return create_app().test_client()
+def client(tmp_path):
+    services = build_test_services(
+        tmp_path,
+        ALLOWED_ORIGINS="https://www.shop.example, https://shop.example",
+        RASA_URL="http://127.0.0.1:9",  # nothing listens: Rasa is "down"
+    )
+    yield create_app(services).test_client()
+    services.close()
 
 
 def session_id(client) -> str:
@@ -38,7 +39,8 @@ def test_cors_only_for_allowed_shop_origins(client) -> None:
 def test_message_is_kept_when_rasa_is_down(client) -> None:
     sid = session_id(client)
     reply = client.post("/api/chat", json={"session_id": sid, "text": "hello", "client_id": "c1"})
-    assert reply.status_code == 503 and "saved" in reply.get_json()["error"]
+    assert reply.status_code == 202
+    assert reply.get_json()["status"] == "pending" and "reconnecting" in reply.get_json()["notice"]
     history = client.get(f"/api/messages?session_id={sid}").get_json()["messages"]
     assert [(m["sender"], m["text"]) for m in history] == [("customer", "hello")]
     client.post("/api/chat", json={"session_id": sid, "text": "hello", "client_id": "c1"})
@@ -65,6 +67,24 @@ def test_bad_input_gets_a_clear_error(client, body, status: int, words: str) -> 
         response = client.post("/api/chat", json=body)
     assert response.status_code == status
     assert words in response.get_json()["error"]
+
+
+def test_only_issued_sessions_are_accepted(client) -> None:
+    forged = "A" * 32
+    response = client.post("/api/chat", json={"session_id": forged, "text": "hi"})
+    assert response.status_code == 404 and "unknown session" in response.get_json()["error"]
+    assert client.get(f"/api/messages?session_id={forged}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["wait=nan", "wait=inf", "wait=-1", "wait=26", "wait=abc", "after=nan", "after=1180591620717411303424", "after=-5"],
+)
+def test_wait_and_after_must_be_finite_numbers_in_range(client, query: str) -> None:
+    sid = session_id(client)
+    response = client.get(f"/api/messages?session_id={sid}&{query}")
+    assert response.status_code == 400
+    assert "must be a number" in response.get_json()["error"]
 
 
 def test_card_numbers_are_masked_before_storage(client) -> None:

@@ -144,7 +144,8 @@ def test_outbox_is_sent_over_smtp_only_when_configured(store: SqlShopStore) -> N
     import smtpd
     import threading
 
-    from bot.shop.mailer import SmtpSettings, deliver_outbox
+    from bot.settings import SmtpSettings
+    from bot.shop.mailer import deliver_outbox
 
     store.request_password_reset("peter.novak@example.com", "mail-session")
     assert deliver_outbox(store.url, None) == 0  # not configured: the mail waits in the outbox

@@ -1,0 +1,1 @@
+"""Process topology: which programs run, and the supervisord configuration that keeps them running."""

@@ -1,0 +1,265 @@
+"""The conversation log: issue sessions, store and read messages, publish each new one.
+
+A message is stored before anything else happens to it, and announced on the
+bus only after its transaction committed, so a listener never sees a message
+that a reader of the history could not find. ``message_dict`` is the one shape
+of a message, for the history and for live updates alike.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.db import insert_ignore, session_scope
+from bot.handoff.models import ChatMessage, Conversation
+from bot.messages.bus import MessageBus, NullBus, conversation_room
+from bot.shop.security import redact
+
+HISTORY_LIMIT = 200
+
+
+def message_dict(message: ChatMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "sender": message.sender,
+        "text": message.text,
+        "buttons": message.buttons or [],
+        "agent_name": message.agent_name,
+        "created_at": message.created_at.isoformat() + "Z",
+    }
+
+
+def ensure_conversation(session: Session, conversation_id: str, language: str | None = None) -> Conversation:
+    """The conversation row, created if missing; safe when two processes race to create it."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        now = datetime.utcnow()
+        session.execute(
+            insert_ignore(session, Conversation).values(
+                id=conversation_id,
+                language=language or "en",
+                mode="bot",
+                created_at=now,
+                last_activity_at=now,
+                rasa_paused=False,
+            )
+        )
+        conversation = session.get(Conversation, conversation_id, populate_existing=True)
+    return conversation
+
+
+def _by_client_id(session: Session, conversation_id: str, client_id: str) -> ChatMessage | None:
+    return session.execute(
+        select(ChatMessage).where(
+            ChatMessage.conversation_id == conversation_id, ChatMessage.client_id == client_id
+        )
+    ).scalar_one_or_none()
+
+
+class MessageLog:
+    def __init__(self, database_url: str, bus: MessageBus | None = None) -> None:
+        self.url = database_url
+        self.bus: MessageBus = bus or NullBus()
+
+    # --- sessions -----------------------------------------------------------
+    def open_session(self, language: str | None = None) -> str:
+        """A new conversation with a random, unguessable id (the widget's bearer token)."""
+        conversation_id = secrets.token_urlsafe(24)
+        with session_scope(self.url) as session:
+            ensure_conversation(session, conversation_id, language)
+        return conversation_id
+
+    def session_exists(self, conversation_id: str) -> bool:
+        with session_scope(self.url) as session:
+            return session.get(Conversation, conversation_id) is not None
+
+    def mode(self, conversation_id: str) -> str:
+        with session_scope(self.url) as session:
+            conversation = session.get(Conversation, conversation_id)
+            return conversation.mode if conversation else "bot"
+
+    def needs_rasa_resume(self, conversation_id: str) -> bool:
+        with session_scope(self.url) as session:
+            conversation = session.get(Conversation, conversation_id)
+            return bool(conversation and conversation.mode == "bot" and conversation.rasa_paused)
+
+    def mark_rasa_resumed(self, conversation_id: str) -> None:
+        with session_scope(self.url) as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is not None:
+                conversation.rasa_paused = False
+
+    # --- messages -----------------------------------------------------------
+    def record(
+        self,
+        conversation_id: str,
+        sender: str,
+        text: str,
+        *,
+        buttons: list[dict] | None = None,
+        agent_name: str | None = None,
+        client_id: str | None = None,
+        meta: dict | None = None,
+        language: str | None = None,
+        for_bot: bool = False,
+    ) -> tuple[dict[str, Any], bool]:
+        """Store one message; returns (message, created). A repeated client_id is not stored twice.
+
+        ``for_bot`` marks a customer message for delivery to Rasa, unless a person
+        has the conversation.
+        """
+        text = redact(text)
+        with session_scope(self.url) as session:
+            conversation = ensure_conversation(session, conversation_id, language)
+            if language:
+                conversation.language = language
+            conversation.last_activity_at = datetime.utcnow()
+            if client_id:
+                existing = _by_client_id(session, conversation_id, client_id)
+                if existing is not None:
+                    return self._with_relay(existing), False
+            message = ChatMessage(
+                conversation_id=conversation_id,
+                sender=sender,
+                text=text,
+                buttons=buttons,
+                agent_name=agent_name,
+                client_id=client_id,
+                meta=meta,
+                relay_state="pending" if for_bot and conversation.mode == "bot" else "none",
+            )
+            session.add(message)
+            try:
+                session.flush()
+            except IntegrityError:  # the same client_id raced in from another request
+                session.rollback()
+                return self._with_relay(_by_client_id(session, conversation_id, client_id)), False
+            stored = self._with_relay(message)
+        self.publish_message(conversation_id, stored)
+        return stored, True
+
+    @staticmethod
+    def _with_relay(message: ChatMessage) -> dict[str, Any]:
+        return {**message_dict(message), "relay": message.relay_state}
+
+    def publish_message(self, conversation_id: str, message: dict[str, Any]) -> None:
+        public = {k: v for k, v in message.items() if k != "relay"}
+        self.bus.publish("message", public, conversation_room(conversation_id))
+
+    def publish_mode(self, conversation_id: str, mode: str) -> None:
+        self.bus.publish("mode", {"mode": mode}, conversation_room(conversation_id))
+
+    def publish_status(self, conversation_id: str, relay: str) -> None:
+        self.bus.publish("status", {"relay": relay}, conversation_room(conversation_id))
+
+    def after(self, conversation_id: str, after_id: int = 0, limit: int = HISTORY_LIMIT) -> list[dict]:
+        with session_scope(self.url) as session:
+            rows = session.execute(
+                select(ChatMessage)
+                .where(ChatMessage.conversation_id == conversation_id, ChatMessage.id > after_id)
+                .order_by(ChatMessage.id)
+                .limit(limit)
+            ).scalars()
+            return [message_dict(m) for m in rows]
+
+    def has_later(self, conversation_id: str, message_id: int) -> bool:
+        with session_scope(self.url) as session:
+            return bool(
+                session.scalar(
+                    select(func.count())
+                    .select_from(ChatMessage)
+                    .where(ChatMessage.conversation_id == conversation_id, ChatMessage.id > message_id)
+                )
+            )
+
+    # --- delivery to Rasa ---------------------------------------------------
+    def claim_next(self, conversation_id: str, node: str, stale_after: float) -> dict[str, Any] | None:
+        """Take the oldest pending message of a conversation for delivery, one at a time.
+
+        None when nothing is pending or another delivery of this conversation is
+        under way (the messages of one conversation reach Rasa in order).
+        """
+        now = datetime.utcnow()
+        fresh = now - timedelta(seconds=stale_after)
+        with session_scope(self.url) as session:
+            # Serialises claimers of one conversation on PostgreSQL (SQLite serialises writers).
+            session.execute(
+                select(Conversation.id).where(Conversation.id == conversation_id).with_for_update()
+            )
+            busy = exists().where(
+                ChatMessage.conversation_id == conversation_id,
+                ChatMessage.relay_state == "relaying",
+                ChatMessage.relay_claimed_at > fresh,
+            )
+            oldest = session.scalar(
+                select(func.min(ChatMessage.id)).where(
+                    ChatMessage.conversation_id == conversation_id,
+                    ChatMessage.relay_state.in_(("pending", "relaying")),
+                    ~busy,
+                )
+            )
+            if oldest is None:
+                return None
+            claimed = session.execute(
+                update(ChatMessage)
+                .where(
+                    ChatMessage.id == oldest,
+                    ChatMessage.relay_state.in_(("pending", "relaying")),
+                    ~busy,
+                )
+                .values(relay_state="relaying", relay_node=node, relay_claimed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if claimed.rowcount != 1:
+                return None
+            message = session.get(ChatMessage, oldest)
+            return {"id": message.id, "text": message.text, "meta": dict(message.meta or {})}
+
+    def delivery_state(self, message_id: int) -> str:
+        with session_scope(self.url) as session:
+            return session.scalar(select(ChatMessage.relay_state).where(ChatMessage.id == message_id)) or "none"
+
+    def finish_delivery(self, message_id: int) -> None:
+        self._set_relay(message_id, "done", forget_meta=True)
+
+    def skip_delivery(self, message_id: int) -> None:
+        """A person took the conversation before the message reached the bot."""
+        self._set_relay(message_id, "none", forget_meta=True)
+
+    def release_delivery(self, message_id: int) -> None:
+        """Rasa could not be reached: the message waits for the next attempt."""
+        self._set_relay(message_id, "pending")
+
+    def _set_relay(self, message_id: int, state: str, forget_meta: bool = False) -> None:
+        values: dict[str, Any] = {"relay_state": state, "relay_claimed_at": None}
+        if forget_meta:
+            values["meta"] = None  # the client address was only needed while delivering
+        with session_scope(self.url) as session:
+            session.execute(
+                update(ChatMessage)
+                .where(ChatMessage.id == message_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+
+    def conversations_waiting(self, stale_after: float, limit: int = 100) -> list[str]:
+        """Conversations with messages still to deliver (including ones a dead process had claimed)."""
+        stale = datetime.utcnow() - timedelta(seconds=stale_after)
+        with session_scope(self.url) as session:
+            rows = session.execute(
+                select(ChatMessage.conversation_id)
+                .where(
+                    (ChatMessage.relay_state == "pending")
+                    | and_(ChatMessage.relay_state == "relaying", ChatMessage.relay_claimed_at <= stale)
+                )
+                .group_by(ChatMessage.conversation_id)
+                .order_by(func.min(ChatMessage.id))
+                .limit(limit)
+            ).scalars()
+            return list(rows)

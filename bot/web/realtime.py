@@ -1,0 +1,136 @@
+"""Pushed messages over Socket.IO (Flask-SocketIO on gevent): widgets and agent consoles.
+
+An idle connection is one greenlet and no database query: listeners join a
+room and the message log publishes into it. With a Redis message queue
+(production) a message stored on one gateway reaches listeners on every
+gateway. A client resumes by connecting with the last message id it has and
+gets what it missed; it drops duplicates by id.
+
+Customer: connect with ``auth={session_id, after}``. Agent (logged in to the
+console, same origin): connect with ``auth={role: "agent"}``, then ``watch``
+a handoff with ``{handoff_id, after}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from flask import Flask, request, session
+from flask_socketio import SocketIO, emit, join_room, leave_room
+
+from bot.composition import Services
+from bot.handoff import agents, queries
+from bot.messages.bus import AGENTS_ROOM, SocketIOBus, conversation_room
+from bot.web.chat import SESSION_ID
+
+log = logging.getLogger(__name__)
+
+
+def _same_origin(origin: str | None, environ: dict) -> bool:
+    host = environ.get("HTTP_HOST")
+    if not origin or not host:
+        return origin is None  # non-browser clients send no Origin
+    return origin in (f"http://{host}", f"https://{host}")
+
+
+def _after(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0
+    return max(int(value), 0) if value < 2**53 else 0
+
+
+def create_socketio(app: Flask, services: Services) -> SocketIO:
+    settings = services.settings
+    allowed = settings.allowed_origins
+
+    def origin_allowed(origin: str | None, environ: dict) -> bool:
+        return _same_origin(origin, environ) or origin in allowed
+
+    socketio = SocketIO(
+        app,
+        async_mode="gevent",
+        message_queue=settings.realtime.redis_url or None,
+        cors_allowed_origins=origin_allowed,
+        ping_interval=25,
+        ping_timeout=20,
+        max_http_buffer_size=64 * 1024,
+        logger=False,
+        engineio_logger=False,
+    )
+    services.messages.bus = SocketIOBus(socketio)
+    messages = services.messages
+
+    @socketio.on("connect")
+    def connect(auth: Any = None) -> None:
+        auth = auth if isinstance(auth, dict) else {}
+        if auth.get("role") == "agent":
+            agent = queries.agent_by_id(services.database_url, session.get("agent_id"))
+            if agent is None or not _same_origin(request.headers.get("Origin"), request.environ):
+                raise ConnectionRefusedError("login required")
+            agents.touch(services.database_url, agent.id)
+            join_room(AGENTS_ROOM)
+            return
+        session_id = auth.get("session_id")
+        if not (isinstance(session_id, str) and SESSION_ID.match(session_id)):
+            raise ConnectionRefusedError("unknown session")
+        if not messages.session_exists(session_id):
+            raise ConnectionRefusedError("unknown session")
+        session["customer_session"] = session_id
+        join_room(conversation_room(session_id))
+        # Joined first, then read: a message stored in between arrives twice, never not at all.
+        emit(
+            "messages",
+            {"messages": messages.after(session_id, _after(auth.get("after"))), "mode": messages.mode(session_id)},
+        )
+
+    @socketio.on("watch")
+    def watch(data: Any = None) -> Any:
+        """An agent opens a conversation: its messages are pushed from ``after`` on."""
+        agent = queries.agent_by_id(services.database_url, session.get("agent_id"))
+        if agent is None or not isinstance(data, dict) or not isinstance(data.get("handoff_id"), int):
+            return {"error": "login and a handoff_id are required"}
+        state = queries.handoff_state(services.database_url, data["handoff_id"])
+        if state is None:
+            return {"error": "no such conversation"}
+        previous = session.get("watching")
+        if previous and previous != state["conversation_id"]:
+            leave_room(conversation_room(previous))
+        session["watching"] = state["conversation_id"]
+        session["watching_handoff"] = data["handoff_id"]
+        join_room(conversation_room(state["conversation_id"]))
+        return {
+            "messages": messages.after(state["conversation_id"], _after(data.get("after"))),
+            "status": state["status"],
+        }
+
+    @socketio.on("presence")
+    def presence(_data: Any = None) -> None:
+        agent_id = session.get("agent_id")
+        if isinstance(agent_id, int):
+            agents.touch(services.database_url, agent_id)
+
+    @socketio.on("typing")
+    def typing(data: Any = None) -> None:
+        typing_now = bool(isinstance(data, dict) and data.get("typing") is True)
+        customer = session.get("customer_session")
+        if customer:
+            socketio.emit(
+                "typing",
+                {"sender": "customer", "typing": typing_now},
+                to=conversation_room(customer),
+                skip_sid=request.sid,
+            )
+            return
+        watching = session.get("watching")
+        agent = queries.agent_by_id(services.database_url, session.get("agent_id"))
+        if watching and agent is not None:
+            socketio.emit(
+                "typing",
+                {"sender": "agent", "name": agent.display_name, "typing": typing_now},
+                to=conversation_room(watching),
+                skip_sid=request.sid,
+            )
+
+    return socketio
