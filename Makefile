@@ -33,7 +33,7 @@ pytest: install browser train
 	@$(ENV) .venv/bin/pytest -q
 
 rasa-test: train
-	@$(ENV) .venv/bin/rasa test core --stories tests/test_stories.yml --model models/current.tar.gz \
+	@$(ENV) .venv/bin/rasa test core --stories tests/stories --model models/current.tar.gz \
 		--fail-on-prediction-errors --out results/core --quiet
 
 test: install lint kb-check validate pytest rasa-test  ## everything CI checks

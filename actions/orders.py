@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import language
+from actions.interruptions import ResumableForm
 from actions.locale import format_date, status_label
 from actions.verification import VerifiedOrderForm
 from bot import composition
@@ -29,7 +30,7 @@ def item_list(items: tuple, lang: str = "en") -> str:
     return ", ".join(i.name_in(lang) + (f" ×{i.quantity}" if i.quantity > 1 else "") for i in items)
 
 
-class ValidateOrderStatusForm(VerifiedOrderForm):
+class ValidateOrderStatusForm(ResumableForm, VerifiedOrderForm):
     def name(self) -> str:
         return "validate_order_status_form"
 

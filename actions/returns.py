@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.carry_over import flow_is_starting
 from actions.context import language
+from actions.interruptions import ResumableForm, ask_to_continue, should_ask_to_continue
 from actions.items import match_items as match_in
 from actions.locale import format_date
 from actions.orders import give_up_and_hand_off, item_list
@@ -35,7 +36,7 @@ def match_items(text: str, order: OrderView, lang: str) -> list[str]:
     return match_in(text, offered + excluded, lang)
 
 
-class ValidateReturnForm(VerifiedOrderForm):
+class ValidateReturnForm(ResumableForm, VerifiedOrderForm):
     def name(self) -> str:
         return "validate_return_form"
 
@@ -111,6 +112,9 @@ class ActionAskReturnItems(Action):
     ) -> list[EventType]:
         order = verified_order(tracker)
         if order is None:
+            return []
+        if should_ask_to_continue(tracker):
+            ask_to_continue(dispatcher, tracker, "return_items")
             return []
         ok, _ = returnable(list(order.items))
         lang = language(tracker)
