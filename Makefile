@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 ENV := source scripts/env.sh &&
 
-.PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu clean bench-stack bench-load
+.PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test browser bench-kb bench-nlu bench-dialogue clean bench-stack bench-load
 
 run:  ## install what is missing, train if data changed, start everything
 	@bash scripts/run.sh
@@ -50,6 +50,9 @@ bench-load: train  ## 500 open widgets + 50 chatting customers + an agent, embed
 
 bench-nlu: train
 	@$(ENV) $(PY) -m bench.nlu
+
+bench-dialogue: train  ## scripted multi-turn conversations in 4 languages on the real stack
+	@$(ENV) $(PY) -m bench.dialogue
 
 reset-db:  ## drop the local SQLite databases (demo data is seeded again by make run)
 	rm -f var/app.db var/app.db-wal var/app.db-shm var/rasa_tracker.db

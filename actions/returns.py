@@ -24,7 +24,13 @@ RETURN_SLOTS = ("order_number", "email", "return_items", "return_reason")
 
 
 def verified_order(tracker: Tracker) -> OrderView | None:
-    number, email = tracker.get_slot("order_number"), tracker.get_slot("email")
+    """The order the form is about, checked against the store again (never trusted from slots).
+
+    A form that ends at once (an ineligible order carried over from an earlier flow)
+    has not set order_number/email: the verified pair from that flow stands in.
+    """
+    number = tracker.get_slot("order_number") or tracker.get_slot("verified_order")
+    email = tracker.get_slot("email") or tracker.get_slot("verified_email")
     if not number or not email:
         return None
     return composition.shop_store().find_verified_order(number, email)
@@ -156,9 +162,8 @@ class ActionSubmitReturn(Action):
             )
         else:
             skus = (tracker.get_slot("return_items") or "").split(",")
-            outcome = store.create_return(
-                order.number, tracker.get_slot("email"), skus, tracker.get_slot("return_reason") or ""
-            )
+            email = tracker.get_slot("email") or tracker.get_slot("verified_email")
+            outcome = store.create_return(order.number, email, skus, tracker.get_slot("return_reason") or "")
             response = "utter_return_created" if outcome.created else "utter_return_already_exists"
             dispatcher.utter_message(response=response, rma=outcome.rma)
         return [*reset, SlotSet("verified_order", order.number)]
