@@ -118,9 +118,7 @@ class ActionAnswerFaq(Action):
         return [*events, SlotSet("offered_human", True)]
 
     @staticmethod
-    def answer(
-        dispatcher: CollectingDispatcher, entry: FaqEntry, lang: str, score: float | None
-    ) -> None:
+    def answer(dispatcher: CollectingDispatcher, entry: FaqEntry, lang: str, score: float | None) -> None:
         answer, used = entry.answer_in(lang)
         if used != lang:
             dispatcher.utter_message(response="utter_faq_fallback_language")

@@ -10,7 +10,6 @@ many times the customer had to give the same fact (order number, email, item) tw
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 from collections import defaultdict
@@ -228,7 +227,9 @@ def main() -> None:
         start = time.perf_counter()
         stack = Stack(Path(tmp)).start()
         try:
-            print(f"stack up in {time.perf_counter() - start:.0f} s; {len(SCRIPTS)} scripts x {len(WORDS)} languages")
+            print(
+                f"stack up in {time.perf_counter() - start:.0f} s; {len(SCRIPTS)} scripts x {len(WORDS)} languages"
+            )
             results = run(stack, args.verbose)
         finally:
             stack.stop()

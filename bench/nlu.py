@@ -71,7 +71,9 @@ def evaluate(engine: RouteEngine, rows: list[dict]) -> dict[str, dict]:
             by_lang[lang]["gold"].append(row["route"])
             by_lang[lang]["got"].append(result["route"])
             by_lang[lang]["offered"].append(result.get("candidates") or [])
-    return {lang: metrics(data["gold"], data["got"], data["offered"]) for lang, data in sorted(by_lang.items())}
+    return {
+        lang: metrics(data["gold"], data["got"], data["offered"]) for lang, data in sorted(by_lang.items())
+    }
 
 
 def metrics(gold: list[str], got: list[str], offered: list[list[str]]) -> dict[str, float]:

@@ -78,7 +78,12 @@ def rules() -> list[dict]:
                 {
                     "rule": f"{title}: {intent} in between",
                     "condition": active(),
-                    "steps": [{"intent": intent}, {"action": action}, {"action": form}, {"active_loop": form}],
+                    "steps": [
+                        {"intent": intent},
+                        {"action": action},
+                        {"action": form},
+                        {"active_loop": form},
+                    ],
                 }
             )
     return result

@@ -41,16 +41,96 @@ _EMAIL = re.compile(r"\S+@\S+")
 _LETTERS_OF = {"sk": set("ľĺŕôäťďň"), "hu": set("őű")}
 _COMMON_WORDS = {
     "en": set(
-        "the my is are where what when how why you your thanks thank hello hi please order "
-        "return and it can i yes bye about refund gift card help me want need do does".split()
+        [
+            "the",
+            "my",
+            "is",
+            "are",
+            "where",
+            "what",
+            "when",
+            "how",
+            "why",
+            "you",
+            "your",
+            "thanks",
+            "thank",
+            "hello",
+            "hi",
+            "please",
+            "order",
+            "return",
+            "and",
+            "it",
+            "can",
+            "i",
+            "yes",
+            "bye",
+            "about",
+            "refund",
+            "gift",
+            "card",
+            "help",
+            "me",
+            "want",
+            "need",
+            "do",
+            "does",
+        ]
     ),
     "sk": set(
-        "kde je moja moje môj ďakujem dakujem ahoj prosím prosim chcem áno ano nie objednávka "
-        "objednavka vďaka vdaka dobrý dobry deň kedy ako mi sa to".split()
+        [
+            "kde",
+            "je",
+            "moja",
+            "moje",
+            "môj",
+            "ďakujem",
+            "dakujem",
+            "ahoj",
+            "prosím",
+            "prosim",
+            "chcem",
+            "áno",
+            "ano",
+            "nie",
+            "objednávka",
+            "objednavka",
+            "vďaka",
+            "vdaka",
+            "dobrý",
+            "dobry",
+            "deň",
+            "kedy",
+            "ako",
+            "mi",
+            "sa",
+            "to",
+        ]
     ),
     "hu": set(
-        "hol van az köszönöm koszonom szia kérem kerem igen nem rendelés rendeles jó napot "
-        "mikor hogyan szeretném szeretnem és meg".split()
+        [
+            "hol",
+            "van",
+            "az",
+            "köszönöm",
+            "koszonom",
+            "szia",
+            "kérem",
+            "kerem",
+            "igen",
+            "nem",
+            "rendelés",
+            "rendeles",
+            "jó",
+            "napot",
+            "mikor",
+            "hogyan",
+            "szeretném",
+            "szeretnem",
+            "és",
+            "meg",
+        ]
     ),
 }
 

@@ -27,7 +27,16 @@ def parse(text: str, ranking: list[tuple[str, float]], top: str | None = None, *
 
 def tracker_for(message: dict, slots: dict | None = None) -> Tracker:
     base = {"language": "en", "verification_failures": 0.0}
-    return Tracker("session-clarify-000000000001", {**base, **(slots or {})}, message, [], False, None, {}, "action_listen")
+    return Tracker(
+        "session-clarify-000000000001",
+        {**base, **(slots or {})},
+        message,
+        [],
+        False,
+        None,
+        {},
+        "action_listen",
+    )
 
 
 def test_unsure_flow_intent_offers_the_flow_and_the_runner_up(app_env) -> None:
