@@ -75,6 +75,7 @@ def test_order_status_verified_shows_details(shop: None) -> None:
     assert result == {
         "email": "anna.kovacova@example.sk",
         "verified_order": "482913",
+        "verified_email": "anna.kovacova@example.sk",  # carried to later flows (actions/carry_over.py)
         "verification_failures": 0,
     }
     assert said == []
