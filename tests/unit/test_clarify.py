@@ -109,3 +109,22 @@ def test_something_else_asks_to_rephrase_once_then_offers_a_person(shop: None) -
     dispatcher = CollectingDispatcher()
     ActionClarifySomethingElse().run(dispatcher, tracker_for(click, {"clarify_rephrased": True}), DOMAIN)
     assert responses(dispatcher) == ["utter_offer_human"]
+
+
+def test_domain_gate_turns_a_middling_flow_intent_near_out_of_scope_examples_into_out_of_scope() -> None:
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlu.domain_gate import DomainGate
+
+    gate = DomainGate({"min_lean": 0.02, "max_confidence": 0.9})
+
+    def gated(confidence: float, in_domain: float, out_of_scope: float) -> str:
+        message = Message(data={"text": "where is my Amazon order"})
+        message.set("intent", {"name": "order_status", "confidence": confidence})
+        message.set("intent_ranking", [{"name": "order_status", "confidence": confidence}])
+        message.set("domain", {"in_domain": in_domain, "out_of_scope": out_of_scope})
+        return gate.process([message])[0].get("intent")["name"]
+
+    assert gated(0.7, 0.90, 0.95) == "out_of_scope"  # nearer to what we can't do
+    assert gated(0.95, 0.90, 0.95) == "order_status"  # a confident flow intent stays
+    assert gated(0.7, 0.93, 0.92) == "order_status"  # nearer to our own examples
