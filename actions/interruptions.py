@@ -8,6 +8,7 @@ domain.yml (one response per slot, four languages keyed by the ``language`` slot
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -60,8 +61,11 @@ def ask_to_continue(dispatcher: CollectingDispatcher, tracker: Tracker, slot: st
     dispatcher.utter_message(response="utter_ask_continue_form", needed=needed.get(lang) or needed.get("en"))
 
 
-class ResumableForm(FormValidationAction):
+class ResumableForm(FormValidationAction, ABC):
     """A "yes" to "Shall we carry on?" resumes the form (and is not an answer it rejects)."""
+
+    @abstractmethod
+    def name(self) -> str: ...
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -72,14 +76,14 @@ class ResumableForm(FormValidationAction):
         return events
 
 
-class AskSlot(Action):
+class AskSlot(Action, ABC):
     """The form's question for one slot, or "Shall we carry on?" when the customer moved on."""
 
     slot = ""
     response = ""
 
-    def name(self) -> str:
-        return f"action_ask_{self.slot}"
+    @abstractmethod
+    def name(self) -> str: ...
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -97,10 +101,19 @@ class AskSlot(Action):
 class ActionAskOrderNumber(AskSlot):
     slot, response = "order_number", "utter_ask_order_number"
 
+    def name(self) -> str:
+        return "action_ask_order_number"
+
 
 class ActionAskEmail(AskSlot):
     slot, response = "email", "utter_ask_email"
 
+    def name(self) -> str:
+        return "action_ask_email"
+
 
 class ActionAskReturnReason(AskSlot):
     slot, response = "return_reason", "utter_ask_return_reason"
+
+    def name(self) -> str:
+        return "action_ask_return_reason"
