@@ -33,6 +33,8 @@ _CANDIDATES = (
 )
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+_UKRAINIAN = re.compile(r"[іїєґІЇЄҐ]")
+_RUSSIAN_ONLY = re.compile(r"[ыэЫЭ]")
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
 _EMAIL = re.compile(r"\S+@\S+")
 # Short messages: letters only one of our languages uses, and its most common short
@@ -179,7 +181,12 @@ def detect_language(text: str, min_confidence: float = 0.4) -> Detection | None:
     best = values[0]
     code = best.language.iso_code_639_1.name.lower()
     confidence = float(best.value)
-    if _CYRILLIC.search(text) and code not in {"ru", "uk", "bg"}:
+    if _CYRILLIC.search(text) and (
+        code not in {"ru", "uk", "bg"}
+        # Short Russian often scores as Ukrainian or Bulgarian; only their own letters say so.
+        or (code == "uk" and not _UKRAINIAN.search(text))
+        or (code == "bg" and _RUSSIAN_ONLY.search(text))
+    ):
         code, confidence = "ru", max(confidence, min_confidence)
     if confidence < min_confidence and letters < 25:
         guess = _by_vocabulary(text)
