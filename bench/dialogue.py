@@ -10,6 +10,7 @@ many times the customer had to give the same fact (order number, email, item) tw
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections import defaultdict
@@ -91,32 +92,38 @@ WORDS = {
 }
 
 
-def _prefixes() -> dict[str, list[tuple[str, str]]]:
-    """(response name, text before its first placeholder) for every language variant."""
+def _patterns() -> dict[str, list[re.Pattern]]:
+    """Every language variant of the questions, as a regex (placeholders match anything)."""
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
     wanted = {name for names in ASKS.values() for name in names} | {CONTINUE}
-    result: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    result: dict[str, list[re.Pattern]] = defaultdict(list)
     for name in wanted:
         for variant in domain["responses"][name]:
-            result[name].append((name, variant["text"].split("{")[0].strip()[:40]))
+            parts = re.split(r"\{[a-z_]+\}", variant["text"].strip())
+            result[name].append(re.compile(".+?".join(re.escape(p) for p in parts) + "$", re.DOTALL))
     return result
 
 
-PREFIXES = _prefixes()
+PATTERNS = _patterns()
 
 
-def asked(text: str) -> set[str]:
-    """The facts a bot message asks for."""
-    facts = set()
-    for fact, names in ASKS.items():
-        for name in names:
-            if any(prefix and text.startswith(prefix) for _, prefix in PREFIXES[name]):
-                facts.add(fact)
-    return facts
+def _parts(reply: str) -> list[str]:
+    return [part.strip() for part in reply.split(" | ")]
 
 
-def asks_to_continue(text: str) -> bool:
-    return any(text.startswith(prefix) for _, prefix in PREFIXES[CONTINUE])
+def asked(reply: str) -> set[str]:
+    """The facts the bot's messages ask for."""
+    return {
+        fact
+        for part in _parts(reply)
+        for fact, names in ASKS.items()
+        for name in names
+        if any(pattern.match(part) for pattern in PATTERNS[name])
+    }
+
+
+def asks_to_continue(reply: str) -> bool:
+    return any(pattern.match(part) for part in _parts(reply) for pattern in PATTERNS[CONTINUE])
 
 
 @dataclass
@@ -144,7 +151,7 @@ class Customer:
     def answer_questions(self, reply: str, rounds: int = 6) -> str:
         """Answer each fact the bot asks for until it stops asking; a known fact counts as repeated."""
         for _ in range(rounds):
-            facts = set().union(*(asked(part) for part in reply.split(" | "))) if reply else set()
+            facts = asked(reply) if reply else set()
             wanted = [f for f in ("order_number", "email", "return_items", "return_reason") if f in facts]
             if not wanted:
                 return reply
