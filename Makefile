@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 ENV := source scripts/env.sh &&
 
-.PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test js-test browser bench-kb bench-nlu clean bench-stack bench-load
+.PHONY: reset-db run test install train seed lint kb-check validate pytest rasa-test js-test browser bench-kb bench-nlu bench-dialogue clean bench-stack bench-load
 .PHONY: run-prod nginx bench-load-prod bench-faults db-upgrade db-revision db-check
 
 run:  ## install what is missing, train if data changed, start everything
@@ -43,7 +43,7 @@ pytest: install browser nginx train
 	@$(ENV) .venv/bin/pytest -q
 
 rasa-test: train
-	@$(ENV) .venv/bin/rasa test core --stories tests/test_stories.yml --model models/current.tar.gz \
+	@$(ENV) .venv/bin/rasa test core --stories tests/stories --model models/current.tar.gz \
 		--fail-on-prediction-errors --out results/core --quiet
 
 test: install lint js-test kb-check validate pytest rasa-test  ## everything CI checks
@@ -79,6 +79,9 @@ db-revision: install  ## after a model change: make db-revision m="add x to y", 
 
 db-check: install  ## fail if a model changed without a revision
 	@$(ENV) $(PY) -m bot db check
+
+bench-dialogue: train  ## scripted multi-turn conversations in 4 languages on the real stack
+	@$(ENV) $(PY) -m bench.dialogue
 
 reset-db:  ## drop the local SQLite databases (demo data is seeded again by make run)
 	rm -f var/app.db var/app.db-wal var/app.db-shm var/rasa_tracker.db

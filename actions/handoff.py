@@ -48,6 +48,11 @@ class ActionHandoff(Action):
             )
             # The gateway routes further messages to the agent; pausing is the backstop.
             return [*events, ConversationPaused()]
+        verified = tracker.get_slot("verified_email")
+        if verified:  # the customer proved this address in this session: don't ask again
+            composition.handoff_service().leave_contact(tracker.sender_id, verified)
+            dispatcher.utter_message(response="utter_handoff_offline_known_email", email=verified)
+            return events
         dispatcher.utter_message(response="utter_handoff_offline")
         return [*events, SlotSet("email", None), FollowupAction("handoff_contact_form")]
 

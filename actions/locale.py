@@ -21,6 +21,11 @@ def status_label(status: str, lang: str) -> str:
     return names.get(lang) or names.get("en") or status
 
 
+def clarify_label(route: str, lang: str) -> str:
+    names = labels()["clarify_routes"].get(route, {})
+    return names.get(lang) or names.get("en") or route
+
+
 def all_items_words(lang: str) -> list[str]:
     words = labels()["all_items"]
     return words.get(lang, []) + words["en"]

@@ -9,17 +9,18 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import language
+from actions.interruptions import ResumableForm
 from actions.locale import format_date, status_label
 from actions.verification import VerifiedOrderForm, lockout, tell_locked, verify
 
 FORM_SLOTS = ("order_number", "email")
 
 
-def item_list(items: tuple) -> str:
-    return ", ".join(f"{i.name}" + (f" ×{i.quantity}" if i.quantity > 1 else "") for i in items)
+def item_list(items: tuple, lang: str = "en") -> str:
+    return ", ".join(i.name_in(lang) + (f" ×{i.quantity}" if i.quantity > 1 else "") for i in items)
 
 
-class ValidateOrderStatusForm(VerifiedOrderForm):
+class ValidateOrderStatusForm(ResumableForm, VerifiedOrderForm):
     def name(self) -> str:
         return "validate_order_status_form"
 
@@ -46,7 +47,7 @@ class ActionOrderStatus(Action):
         details = {
             "order_number": order.number,
             "status": status_label(order.status, lang),
-            "items": item_list(order.items),
+            "items": item_list(order.items, lang),
             "ordered_on": format_date(order.ordered_at),
         }
         if order.tracking_number:

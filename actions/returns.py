@@ -9,8 +9,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.carry_over import flow_is_starting
 from actions.context import language
-from actions.locale import all_items_words, format_date
+from actions.interruptions import ResumableForm, ask_to_continue, should_ask_to_continue
+from actions.items import match_items as match_in
+from actions.locale import format_date
 from actions.orders import item_list
 from actions.verification import VerifiedOrderForm, lockout, tell_locked
 from bot import composition
@@ -22,27 +25,26 @@ RETURN_SLOTS = ("order_number", "email", "return_items", "return_reason")
 
 
 def verified_order(tracker: Tracker) -> OrderView | None:
-    """The order the form verified; slots set any other way (e.g. by entities) never count."""
-    number, email = tracker.get_slot("order_number"), tracker.get_slot("email")
+    """The order the form verified, checked against the store again.
+
+    Slots set any other way (e.g. by entities) never count: the number must be the
+    verified one. A form that ends at once (an ineligible order carried over from an
+    earlier flow) has not set order_number/email: the verified pair stands in.
+    """
+    number = tracker.get_slot("order_number") or tracker.get_slot("verified_order")
+    email = tracker.get_slot("email") or tracker.get_slot("verified_email")
     if not number or not email or tracker.get_slot("verified_order") != number:
         return None
     return composition.shop_store().find_verified_order(number, email)
 
 
 def match_items(text: str, order: OrderView, lang: str) -> list[str]:
-    """SKUs the customer named: by SKU, by a word of the product name, or 'all'."""
-    said = text.casefold()
-    if any(word in said for word in all_items_words(lang)):
-        return [i.sku for i in order.items]
-    chosen = []
-    for item in order.items:
-        words = [w for w in item.name.casefold().replace('"', " ").split() if len(w) >= 3]
-        if item.sku.casefold() in said or item.name.casefold() in said or any(w in said for w in words):
-            chosen.append(item.sku)
-    return chosen
+    """SKUs the customer named; "the second one" counts in the order the bot lists them."""
+    offered, excluded = returnable(list(order.items))
+    return match_in(text, offered + excluded, lang)
 
 
-class ValidateReturnForm(VerifiedOrderForm):
+class ValidateReturnForm(ResumableForm, VerifiedOrderForm):
     def name(self) -> str:
         return "validate_return_form"
 
@@ -64,6 +66,19 @@ class ValidateReturnForm(VerifiedOrderForm):
                 return []  # the submit action explains why
         return domain_slots
 
+    def extract_return_items(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        """ "chcem vrátiť kanvicu" already names the item: don't ask for it again."""
+        if tracker.get_slot("return_items") or not flow_is_starting(tracker):
+            return {}
+        number, email = tracker.get_slot("order_number"), tracker.get_slot("email")
+        order = composition.shop_store().find_verified_order(number or "", email or "")
+        text = (tracker.latest_message or {}).get("text") or ""
+        if order is None or not match_items(text, order, language(tracker)):
+            return {}
+        return {"return_items": text}
+
     def validate_return_items(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
@@ -74,12 +89,15 @@ class ValidateReturnForm(VerifiedOrderForm):
         items = [i for i in order.items if i.sku in skus]
         ok, excluded = returnable(items)
         if excluded:
-            dispatcher.utter_message(response="utter_return_item_excluded", items=item_list(tuple(excluded)))
+            dispatcher.utter_message(
+                response="utter_return_item_excluded", items=item_list(tuple(excluded), language(tracker))
+            )
         if not ok:
             if not excluded:
                 returnable_now, _ = returnable(list(order.items))
                 dispatcher.utter_message(
-                    response="utter_return_items_unknown", items=item_list(tuple(returnable_now))
+                    response="utter_return_items_unknown",
+                    items=item_list(tuple(returnable_now), language(tracker)),
                 )
             return {"return_items": None}
         return {"return_items": ",".join(i.sku for i in ok)}
@@ -103,11 +121,15 @@ class ActionAskReturnItems(Action):
         order = verified_order(tracker)
         if order is None:
             return []
+        if should_ask_to_continue(tracker):
+            ask_to_continue(dispatcher, tracker, "return_items")
+            return []
         ok, _ = returnable(list(order.items))
+        lang = language(tracker)
         dispatcher.utter_message(
             response="utter_ask_return_items",
-            items=item_list(tuple(ok)),
-            buttons=[{"title": i.name, "payload": i.name} for i in ok],
+            items=item_list(tuple(ok), lang),
+            buttons=[{"title": i.name_in(lang), "payload": i.name_in(lang)} for i in ok],
         )
         return []
 
@@ -138,12 +160,13 @@ class ActionSubmitReturn(Action):
                 delivered_on=format_date(order.delivered_at),
             )
         elif verdict is Eligibility.EXCLUDED:
-            dispatcher.utter_message(response="utter_return_item_excluded", items=item_list(order.items))
+            dispatcher.utter_message(
+                response="utter_return_item_excluded", items=item_list(order.items, language(tracker))
+            )
         else:
             skus = (tracker.get_slot("return_items") or "").split(",")
-            outcome = store.create_return(
-                order.number, tracker.get_slot("email"), skus, tracker.get_slot("return_reason") or ""
-            )
+            email = tracker.get_slot("email") or tracker.get_slot("verified_email")
+            outcome = store.create_return(order.number, email, skus, tracker.get_slot("return_reason") or "")
             response = "utter_return_created" if outcome.created else "utter_return_already_exists"
             dispatcher.utter_message(response=response, rma=outcome.rma)
         return [*reset, SlotSet("verified_order", order.number)]

@@ -15,6 +15,7 @@ from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.carry_over import known_email, known_order
 from bot import composition
 from bot.shop.security import extract_order_number, normalise_email
 from bot.shop.verification import Lockout, Requester, VerificationResult
@@ -93,6 +94,23 @@ class VerifiedOrderForm(FormValidationAction, ABC):
         # A lockout ends the form; the submit action says why and offers a person.
         return [] if lockout(tracker) else domain_slots
 
+    # A flow that starts after a verification reuses the order and its email (carry_over.py).
+    def extract_order_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if tracker.get_slot("order_number"):
+            return {}
+        order = known_order(tracker)
+        return {"order_number": order} if order else {}
+
+    def extract_email(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if tracker.get_slot("email") or tracker.get_slot("requested_slot") not in (None, "order_number"):
+            return {}
+        email = known_email(tracker, tracker.get_slot("order_number"))
+        return {"email": email} if email else {}
+
     def validate_order_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
@@ -117,7 +135,8 @@ class VerifiedOrderForm(FormValidationAction, ABC):
             return events
         result = verify(tracker, number, email)
         if result.order is not None:
-            return [*events, SlotSet("verified_order", result.order.number)]
+            # verified_email lets later flows reuse the identity (actions/carry_over.py).
+            return [*events, SlotSet("verified_order", result.order.number), SlotSet("verified_email", email)]
         if result.lockout is not None:
             return events  # slots kept: required_slots sees the lockout and ends the form
         dispatcher.utter_message(response="utter_verification_failed")

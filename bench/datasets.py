@@ -44,6 +44,11 @@ def route_dev() -> list[dict]:
     return read_jsonl(ROOT / "bench" / "data" / "route_dev.jsonl")
 
 
+def natural_dev() -> list[dict]:
+    """Held-out natural, near-domain and off-topic requests in 4 languages (never trained on)."""
+    return read_jsonl(ROOT / "bench" / "data" / "route_natural_dev.jsonl")
+
+
 def bitext(per_intent: int = 40, seed: int = 7) -> list[dict]:
     """Bitext rows whose intent maps to a route, sampled evenly per intent."""
     path = EVAL_DIR / "bitext_customer_service_8k.csv"

@@ -26,6 +26,11 @@ class RoutingSettings:
     faq_min_score: dict[str, float] = field(default_factory=dict)
     faq_min_margin: float = GateConfig.min_margin
     faq_confident_score: float = GateConfig.confident_score
+    # Distance to the training data (see bot.routing): out-of-scope minus in-domain cosine.
+    out_of_scope_lean: float = 0.0
+    # When to ask "Did you mean ...?" instead of guessing.
+    clarify_faq_margin: float = 0.006
+    clarify_faq_grey: float = 0.005
 
     def gate(self) -> GateConfig:
         return GateConfig(

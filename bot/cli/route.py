@@ -86,26 +86,37 @@ def evaluate(engine: RouteEngine, items: list[dict[str, Any]]) -> dict[str, Any]
         result = engine.route(item["text"], item.get("lang"))
         lang = item.get("lang") or result["lang"]
         ok = result["route"] == item["route"]
+        offered = result["route"] == "clarify" and item["route"] in result.get("candidates", [])
         for bucket in (by_lang[lang], by_route[item["route"]], by_lang["all"]):
             bucket["n"] += 1
             bucket["ok"] += ok
+            bucket["offered"] += offered
+            bucket["clarify"] += result["route"] == "clarify"
         if not ok:
             confusion[(item["route"], result["route"])] += 1
     return {
         "accuracy": _ratio(by_lang["all"]),
         "n": by_lang["all"]["n"],
+        # a "Did you mean ...?" that offered the right route counts as right here
+        "accuracy_with_clarify": _ratio(by_lang["all"], "ok", "offered"),
+        "clarify_rate": _ratio(by_lang["all"], "clarify"),
         "per_language": {k: _ratio(v) for k, v in sorted(by_lang.items()) if k != "all"},
         "per_route": {k: _ratio(v) for k, v in sorted(by_route.items())},
         "confusions": [{"expected": e, "got": g, "count": c} for (e, g), c in confusion.most_common()],
     }
 
 
-def _ratio(counter: Counter) -> float:
-    return round(counter["ok"] / counter["n"], 4) if counter["n"] else 0.0
+def _ratio(counter: Counter, *keys: str) -> float:
+    hits = sum(counter[k] for k in keys or ("ok",))
+    return round(hits / counter["n"], 4) if counter["n"] else 0.0
 
 
 def print_report(report: dict[str, Any]) -> None:
     print(f"accuracy {report['accuracy']:.3f} on {report['n']} messages")
+    print(
+        f"accuracy counting a clarify that offered the right route {report['accuracy_with_clarify']:.3f}, "
+        f"clarify rate {report['clarify_rate']:.3f}"
+    )
     print("per language: " + ", ".join(f"{k} {v:.3f}" for k, v in report["per_language"].items()))
     print("per route:")
     for route, value in report["per_route"].items():

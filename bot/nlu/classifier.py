@@ -2,6 +2,11 @@
 
 Logistic regression gives calibrated probabilities, which the FallbackClassifier
 and the routing thresholds rely on. Weights are stored as plain arrays (no pickle).
+
+It also reports how close a message is to the training data (``domain``: the mean
+cosine of the nearest in-domain and the nearest out-of-scope examples), a signal
+the router combines with the intent and the FAQ score: a message far from every
+in-domain example is out of scope even when the classifier has to pick an intent.
 """
 
 from __future__ import annotations
@@ -24,6 +29,23 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 log = logging.getLogger(__name__)
+DOMAIN_KEY = "domain"
+OUT_OF_SCOPE = "out_of_scope"
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-9)
+
+
+def nearest_mean(vectors: np.ndarray, bank: np.ndarray, k: int) -> np.ndarray:
+    """Per row of ``vectors``: the mean cosine of its ``k`` nearest rows in ``bank``."""
+    if bank.size == 0:
+        return np.zeros(len(vectors))
+    sims = vectors @ bank.T
+    k = min(k, bank.shape[0])
+    top = -np.partition(-sims, k - 1, axis=1)[:, :k]
+    return top.mean(axis=1)
 
 
 def _dense(message: Message) -> np.ndarray | None:
@@ -35,7 +57,14 @@ def _dense(message: Message) -> np.ndarray | None:
 class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"C": 30.0, "dense_weight": 2.0, "min_df": 2, "max_iter": 2000, "ranking_length": 10}
+        return {
+            "C": 30.0,
+            "dense_weight": 2.0,
+            "min_df": 2,
+            "max_iter": 2000,
+            "ranking_length": 10,
+            "neighbours": 3,
+        }
 
     def __init__(
         self,
@@ -44,12 +73,17 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
         resource: Resource,
         vectorizer: TfidfVectorizer | None = None,
         model: LogisticRegression | None = None,
+        in_domain: np.ndarray | None = None,
+        out_of_scope: np.ndarray | None = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._storage = model_storage
         self._resource = resource
         self.vectorizer = vectorizer
         self.model = model
+        # Unit vectors of the training examples, split by in-domain / out of scope.
+        self.in_domain = np.zeros((0, 0), dtype=np.float32) if in_domain is None else in_domain
+        self.out_of_scope = np.zeros((0, 0), dtype=np.float32) if out_of_scope is None else out_of_scope
 
     @classmethod
     def create(
@@ -78,6 +112,9 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
         self.model = LogisticRegression(
             C=float(self.config["C"]), max_iter=int(self.config["max_iter"]), class_weight="balanced"
         ).fit(self._features(examples), labels)
+        vectors = _unit(np.stack([_dense(m) for m in examples])).astype(np.float16)
+        oos = np.array([label == OUT_OF_SCOPE for label in labels])
+        self.in_domain, self.out_of_scope = vectors[~oos], vectors[oos]
         self.persist()
         return self._resource
 
@@ -89,12 +126,27 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
             return messages
         probabilities = self.model.predict_proba(self._features(usable))
         classes = self.model.classes_
-        for message, row in zip(usable, probabilities, strict=True):
+        domain = self._domain(np.stack([_dense(m) for m in usable]))
+        for message, row, near in zip(usable, probabilities, domain, strict=True):
             order = np.argsort(-row)[: int(self.config["ranking_length"])]
             ranking = [{"name": str(classes[i]), "confidence": float(row[i])} for i in order]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            if near is not None:
+                message.set(DOMAIN_KEY, near, add_to_output=True)
         return messages
+
+    def _domain(self, dense: np.ndarray) -> list[dict[str, float] | None]:
+        if self.in_domain.size == 0:
+            return [None] * len(dense)
+        vectors = _unit(dense.astype(np.float32))
+        k = int(self.config["neighbours"])
+        near_in = nearest_mean(vectors, self.in_domain.astype(np.float32), k)
+        near_out = nearest_mean(vectors, self.out_of_scope.astype(np.float32), k)
+        return [
+            {"in_domain": round(float(a), 4), "out_of_scope": round(float(b), 4)}
+            for a, b in zip(near_in, near_out, strict=True)
+        ]
 
     def persist(self) -> None:
         with self._storage.write_to(self._resource) as directory:
@@ -103,6 +155,8 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
                 coef=self.model.coef_,
                 intercept=self.model.intercept_,
                 idf=self.vectorizer.idf_,
+                in_domain=self.in_domain,
+                out_of_scope=self.out_of_scope,
             )
             (directory / "meta.json").write_text(
                 json.dumps(
@@ -136,4 +190,6 @@ class EmbeddingIntentClassifier(IntentClassifier, GraphComponent):
         model.classes_ = np.array(meta["classes"])
         model.coef_ = weights["coef"]
         model.intercept_ = weights["intercept"]
-        return cls(config, model_storage, resource, vectorizer, model)
+        in_domain = weights["in_domain"] if "in_domain" in weights.files else None
+        out_of_scope = weights["out_of_scope"] if "out_of_scope" in weights.files else None
+        return cls(config, model_storage, resource, vectorizer, model, in_domain, out_of_scope)

@@ -33,6 +33,108 @@ _CANDIDATES = (
 )
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+_UKRAINIAN = re.compile(r"[іїєґІЇЄҐ]")
+_RUSSIAN_ONLY = re.compile(r"[ыэЫЭ]")
+_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
+_EMAIL = re.compile(r"\S+@\S+")
+# Short messages: letters only one of our languages uses, and its most common short
+# words. They decide when the statistical detector is unsure, so "thanks, and the
+# refund?" after a Slovak message is English again instead of sticking to Slovak.
+_LETTERS_OF = {"sk": set("ľĺŕôäťďň"), "hu": set("őű")}
+_COMMON_WORDS = {
+    "en": set(
+        [
+            "the",
+            "my",
+            "is",
+            "are",
+            "where",
+            "what",
+            "when",
+            "how",
+            "why",
+            "you",
+            "your",
+            "thanks",
+            "thank",
+            "hello",
+            "hi",
+            "please",
+            "order",
+            "return",
+            "and",
+            "it",
+            "can",
+            "i",
+            "yes",
+            "bye",
+            "about",
+            "refund",
+            "gift",
+            "card",
+            "help",
+            "me",
+            "want",
+            "need",
+            "do",
+            "does",
+        ]
+    ),
+    "sk": set(
+        [
+            "kde",
+            "je",
+            "moja",
+            "moje",
+            "môj",
+            "ďakujem",
+            "dakujem",
+            "ahoj",
+            "prosím",
+            "prosim",
+            "chcem",
+            "áno",
+            "ano",
+            "nie",
+            "objednávka",
+            "objednavka",
+            "vďaka",
+            "vdaka",
+            "dobrý",
+            "dobry",
+            "deň",
+            "kedy",
+            "ako",
+            "mi",
+            "sa",
+            "to",
+        ]
+    ),
+    "hu": set(
+        [
+            "hol",
+            "van",
+            "az",
+            "köszönöm",
+            "koszonom",
+            "szia",
+            "kérem",
+            "kerem",
+            "igen",
+            "nem",
+            "rendelés",
+            "rendeles",
+            "jó",
+            "napot",
+            "mikor",
+            "hogyan",
+            "szeretném",
+            "szeretnem",
+            "és",
+            "meg",
+        ]
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -51,8 +153,25 @@ def _detector() -> LanguageDetector:
     return LanguageDetectorBuilder.from_languages(*_CANDIDATES).build()
 
 
+def _by_vocabulary(text: str) -> str | None:
+    """en/sk/hu from tell-tale letters or common words, when exactly one language fits."""
+    lowered = text.casefold()
+    for code, letters in _LETTERS_OF.items():
+        if letters & set(lowered):
+            return code
+    words = _WORDS.findall(lowered)
+    scores = {code: sum(w in vocabulary for w in words) for code, vocabulary in _COMMON_WORDS.items()}
+    best = max(scores.values())
+    winners = [code for code, score in scores.items() if score == best]
+    return winners[0] if best and len(winners) == 1 else None
+
+
 def detect_language(text: str, min_confidence: float = 0.4) -> Detection | None:
-    """The message's language, or None when it is too short or too mixed to tell."""
+    """The message's language, or None when it is too short or too mixed to tell.
+
+    None keeps the conversation's language: "ok", "2" or an email address say nothing.
+    """
+    text = _EMAIL.sub(" ", text)
     letters = len(_LETTERS.findall(text))
     if letters < 2:
         return None
@@ -62,8 +181,14 @@ def detect_language(text: str, min_confidence: float = 0.4) -> Detection | None:
     best = values[0]
     code = best.language.iso_code_639_1.name.lower()
     confidence = float(best.value)
-    if _CYRILLIC.search(text) and code not in {"ru", "uk", "bg"}:
+    if _CYRILLIC.search(text) and (
+        code not in {"ru", "uk", "bg"}
+        # Short Russian often scores as Ukrainian or Bulgarian; only their own letters say so.
+        or (code == "uk" and not _UKRAINIAN.search(text))
+        or (code == "bg" and _RUSSIAN_ONLY.search(text))
+    ):
         code, confidence = "ru", max(confidence, min_confidence)
     if confidence < min_confidence and letters < 25:
-        return None
+        guess = _by_vocabulary(text)
+        return Detection(guess, min_confidence) if guess else None
     return Detection(code, confidence)

@@ -63,6 +63,29 @@ class OrderItem(Base):
     order = relationship("Order", back_populates="items")
 
 
+class Product(Base):
+    """The catalogue: one row per SKU; order items refer to it by SKU."""
+
+    __tablename__ = "products"
+    id = Column(Integer, primary_key=True)
+    sku = Column(String(40), unique=True, nullable=False, index=True)
+    category = Column(String(40), nullable=False)
+    names = relationship("ProductName", back_populates="product", order_by="ProductName.lang")
+
+
+class ProductName(Base):
+    """A product's name in one language, with the words customers use for it."""
+
+    __tablename__ = "product_names"
+    __table_args__ = (UniqueConstraint("product_id", "lang", name="uq_product_name_lang"),)
+    id = Column(Integer, primary_key=True)
+    product_id = Column(Integer, ForeignKey("products.id"), nullable=False)
+    lang = Column(String(5), nullable=False)
+    name = Column(String(200), nullable=False)
+    synonyms = Column(Text, nullable=False, default="")  # comma-separated: "kettle, water boiler"
+    product = relationship("Product", back_populates="names")
+
+
 class ReturnRequest(Base):
     __tablename__ = "returns"
     __table_args__ = (UniqueConstraint("order_id", "items_key", name="uq_return_order_items"),)
@@ -128,6 +151,8 @@ __all__ = [
     "OutboxEmail",
     "PasswordResetRequest",
     "PasswordResetToken",
+    "Product",
+    "ProductName",
     "ReturnRequest",
     "VerificationAttempt",
 ]

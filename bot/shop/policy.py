@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -24,6 +24,11 @@ class ItemView:
     name: str
     category: str
     quantity: int
+    names: dict[str, str] = field(default_factory=dict, compare=False)  # per language
+    synonyms: tuple[str, ...] = ()  # words customers use for it, in any language
+
+    def name_in(self, lang: str) -> str:
+        return self.names.get(lang) or self.name
 
 
 def order_eligibility(status: str, delivered_at: date | None, today: date) -> Eligibility:

@@ -6,9 +6,87 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.db import init_db, session_scope
-from bot.shop.models import Customer, Order, OrderItem
+from bot.shop.models import Customer, Order, OrderItem, Product, ProductName
+
+# The catalogue in all four languages: sku -> (category, {lang: (name, synonyms)}).
+# Synonyms are the words customers use (generic name, category, common spellings).
+DEMO_PRODUCTS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
+    "KT-220": (
+        "kitchen",
+        {
+            "en": ("Electric kettle Voltik 1.7 l", "kettle, water boiler, electric kettle"),
+            "ru": ("Электрический чайник Voltik 1,7 л", "чайник, электрочайник, chaynik, chajnik"),
+            "sk": ("Rýchlovarná kanvica Voltik 1,7 l", "kanvica, rychlovarka, varnú kanvicu"),
+            "hu": ("Vízforraló Voltik 1,7 l", "vízforraló, teafőző, forraló"),
+        },
+    ),
+    "EB-310": (
+        "hygiene",
+        {
+            "en": ("In-ear earbuds Sonix Buds", "earbuds, earphones, in-ears"),
+            "ru": ("Внутриканальные наушники Sonix Buds", "наушники-вкладыши, вкладыши, затычки"),
+            "sk": ("Slúchadlá do uší Sonix Buds", "slúchadlá do uší, štuple"),
+            "hu": ("Fülbe helyezhető fülhallgató Sonix Buds", "fülhallgató, fülbevaló hallgató"),
+        },
+    ),
+    "TV-55Q": (
+        "tv",
+        {
+            "en": ('55" QLED TV Lumio Q55', "tv, television, telly"),
+            "ru": ('Телевизор QLED 55" Lumio Q55', "телевизор, телек, televizor"),
+            "sk": ('Televízor QLED 55" Lumio Q55', "televízor, telka, telku, tv"),
+            "hu": ('QLED televízió 55" Lumio Q55', "tévé, televízió, tv"),
+        },
+    ),
+    "LP-14A": (
+        "computers",
+        {
+            "en": ("Laptop Aero 14 (16 GB)", "laptop, notebook, computer"),
+            "ru": ("Ноутбук Aero 14 (16 ГБ)", "ноутбук, ноут, компьютер, noutbuk"),
+            "sk": ("Notebook Aero 14 (16 GB)", "notebook, laptop, počítač"),
+            "hu": ("Laptop Aero 14 (16 GB)", "laptop, notebook, számítógép"),
+        },
+    ),
+    "MS-02": (
+        "accessories",
+        {
+            "en": ("Wireless mouse Glide", "mouse, computer mouse"),
+            "ru": ("Беспроводная мышь Glide", "мышь, мышка, myshka"),
+            "sk": ("Bezdrôtová myš Glide", "myš, myšku, mys"),
+            "hu": ("Vezeték nélküli egér Glide", "egér, egeret"),
+        },
+    ),
+    "CM-700": (
+        "kitchen",
+        {
+            "en": ("Coffee machine Barista Pro", "coffee machine, coffee maker, espresso machine"),
+            "ru": ("Кофемашина Barista Pro", "кофемашина, кофеварка, kofemashina"),
+            "sk": ("Kávovar Barista Pro", "kávovar, presso, espresso"),
+            "hu": ("Kávéfőző Barista Pro", "kávéfőző, kávégép, eszpresszógép"),
+        },
+    ),
+    "HP-900": (
+        "audio",
+        {
+            "en": ("Over-ear headphones Sonix 900", "headphones, headset, cans"),
+            "ru": ("Полноразмерные наушники Sonix 900", "наушники, гарнитура, naushniki"),
+            "sk": ("Slúchadlá cez uši Sonix 900", "slúchadlá, sluchadla"),
+            "hu": ("Fejhallgató Sonix 900", "fejhallgató, headset"),
+        },
+    ),
+    "GC-050": (
+        "gift_card",
+        {
+            "en": ("Gift card EUR 50", "gift card, voucher"),
+            "ru": ("Подарочная карта 50 EUR", "подарочная карта, сертификат"),
+            "sk": ("Darčeková karta 50 EUR", "darčeková karta, poukaz, poukážka"),
+            "hu": ("Ajándékkártya 50 EUR", "ajándékkártya, utalvány"),
+        },
+    ),
+}
 
 # number, email, name, lang, status, days since ordered, delivered days ago, items
 # item: (sku, name, category, price)
@@ -80,6 +158,7 @@ def seed_demo_data(database_url: str, today: date | None = None) -> list[tuple[s
     today = today or date.today()
     init_db(database_url)
     with session_scope(database_url) as session:
+        seed_products(session)
         for number, email, name, lang, status, ordered_days, delivered_days, items in DEMO_ORDERS:
             if session.execute(select(Order).where(Order.number == number)).scalar_one_or_none():
                 continue
@@ -115,3 +194,16 @@ def seed_demo_data(database_url: str, today: date | None = None) -> list[tuple[s
                     )
                 )
     return [(number, email, status) for number, email, _, _, status, *_ in DEMO_ORDERS]
+
+
+def seed_products(session: Session) -> None:
+    """Insert the catalogue once (idempotent, so an older demo database gains it too)."""
+    known = set(session.execute(select(Product.sku)).scalars())
+    for sku, (category, names) in DEMO_PRODUCTS.items():
+        if sku in known:
+            continue
+        product = Product(sku=sku, category=category)
+        session.add(product)
+        session.flush()
+        for lang, (name, synonyms) in names.items():
+            session.add(ProductName(product_id=product.id, lang=lang, name=name, synonyms=synonyms))

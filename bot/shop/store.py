@@ -19,9 +19,11 @@ from bot.shop.mailer import seal
 from bot.shop.models import (
     Customer,
     Order,
+    OrderItem,
     OutboxEmail,
     PasswordResetRequest,
     PasswordResetToken,
+    Product,
     ReturnRequest,
 )
 from bot.shop.policy import Eligibility, ItemView, order_eligibility, returnable
@@ -88,7 +90,7 @@ class SqlShopStore:
             order = session.execute(
                 select(Order).join(Customer).where(Order.number == order_number, Customer.email == address)
             ).scalar_one_or_none()
-            return _view(order) if order else None
+            return _view(order, session) if order else None
 
     def eligibility(self, order: OrderView, today: date) -> Eligibility:
         verdict = order_eligibility(order.status, order.delivered_at, today)
@@ -187,7 +189,23 @@ def _existing_return(session: Session, order_id: int, items_key: str) -> ReturnR
     ).scalar_one_or_none()
 
 
-def _view(order: Order) -> OrderView:
+def _view(order: Order, session: Session) -> OrderView:
+    skus = [i.sku for i in order.items]
+    products = {
+        p.sku: p for p in session.execute(select(Product).where(Product.sku.in_(skus))).scalars()
+    }
+
+    def item(i: OrderItem) -> ItemView:
+        product = products.get(i.sku)
+        names = {n.lang: n.name for n in product.names} if product else {}
+        synonyms = tuple(
+            word.strip()
+            for n in (product.names if product else [])
+            for word in n.synonyms.split(",")
+            if word.strip()
+        )
+        return ItemView(i.sku, i.name, i.category, i.quantity, names, synonyms)
+
     return OrderView(
         number=order.number,
         status=order.status,
@@ -197,7 +215,5 @@ def _view(order: Order) -> OrderView:
         shipped_at=order.shipped_at,
         delivered_at=order.delivered_at,
         estimated_delivery=order.estimated_delivery,
-        items=tuple(
-            ItemView(sku=i.sku, name=i.name, category=i.category, quantity=i.quantity) for i in order.items
-        ),
+        items=tuple(item(i) for i in order.items),
     )
