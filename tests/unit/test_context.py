@@ -124,7 +124,7 @@ def test_it_and_the_second_one_refer_to_the_items_on_the_order(shop: None) -> No
 
 def test_return_items_are_offered_with_names_in_the_customers_language(shop: None) -> None:
     dispatcher = CollectingDispatcher()
-    slots = {"order_number": "482913", "email": "anna.kovacova@example.sk", "language": "hu"}
+    slots = {"order_number": "482913", "email": "anna.kovacova@example.sk", "verified_order": "482913", "language": "hu"}
     ActionAskReturnItems().run(dispatcher, track(slots), DOMAIN)
     [message] = dispatcher.messages
     assert [b["title"] for b in message["buttons"]] == ["Vízforraló Voltik 1,7 l"]
