@@ -9,6 +9,7 @@ connections use long-polling, which only works when nginx keeps every request of
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import queue
 import re
 from collections.abc import Callable, Iterator
@@ -106,8 +107,8 @@ def test_customer_and_agent_on_different_gateways_chat_both_ways(production: Pro
         assert answer.status_code == 200 and answer.headers["X-Served-By"] == customer_node
         assert answer.json()["mode"] == "handoff"
         # The customer's gateway announces the handoff; the agent's gateway pushes it (through Redis).
-        _pushed_event(agent_events, lambda event: event.get("conversation_id") == session_id)
         handoff_id = _handoff_of(production, session_id)
+        _pushed_event(agent_events, lambda event: event.get("handoff_id") == handoff_id)
         waiting = agent_http.get(f"{production.url}/agent/queue.json", timeout=10).json()["waiting"]
         assert handoff_id in [row["id"] for row in waiting]
         claimed = agent_http.post(
@@ -169,7 +170,9 @@ def test_websocket_passes_through_nginx(production: ProductionStack) -> None:
             finally:
                 await sio.disconnect()
 
-    transport, first = asyncio.run(connect())
+    # On a thread of its own: an earlier browser test may leave Playwright's loop running on this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        transport, first = pool.submit(asyncio.run, connect()).result(timeout=60)
     assert transport == "websocket"
     assert first["mode"] == "bot"
 
