@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 
 os.environ["RASA_TELEMETRY_ENABLED"] = "false"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -19,6 +20,8 @@ import pytest
 from tests.support.stack import Stack
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from bot.composition import Services
 
 
@@ -71,3 +74,33 @@ def app_env(tmp_path: Path) -> Iterator[Services]:
     finally:
         use_services(None)
         services.close()
+
+
+def build_console_app(tmp_path: Path, usernames: tuple[str, ...], password: str) -> Flask:
+    """A gateway app with live Socket.IO and the given agents; Rasa is "down" (nothing listens)."""
+    from bot.handoff import agents
+    from bot.web import create_app
+    from bot.web.realtime import create_socketio
+    from tests.support.stack import free_port
+
+    services = build_test_services(
+        tmp_path,
+        SECRET_KEY=secrets.token_hex(32),
+        RASA_URL=f"http://127.0.0.1:{free_port()}",
+        ACTION_SERVER_URL=f"http://127.0.0.1:{free_port()}",
+    )
+    application = create_app(services)
+    application.extensions["socketio"] = create_socketio(application, services)
+    for name in usernames:
+        agents.upsert_agent(services.database_url, name, password, name.capitalize())
+    return application
+
+
+def agent_id_of(url: str, username: str) -> int:
+    from sqlalchemy import select
+
+    from bot.db import session_scope
+    from bot.handoff.models import Agent
+
+    with session_scope(url) as db:
+        return db.execute(select(Agent.id).where(Agent.username == username)).scalar_one()

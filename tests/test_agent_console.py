@@ -17,11 +17,8 @@ from bot.db import session_scope
 from bot.handoff import agents
 from bot.handoff.models import Handoff
 from bot.handoff.service import HandoffService
-from bot.web import create_app
 from bot.web.console import read_models
-from bot.web.realtime import create_socketio
-from tests.conftest import build_test_services
-from tests.support import stack as stack_support
+from tests.conftest import agent_id_of, build_console_app
 
 PASSWORD = "correct horse battery"
 META_TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -37,18 +34,9 @@ def page_state(html: str) -> dict:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     tmp: Path = tmp_path_factory.mktemp("agent_console")
-    services = build_test_services(
-        tmp,
-        SECRET_KEY=secrets.token_hex(32),
-        RASA_URL=f"http://127.0.0.1:{stack_support.free_port()}",  # nothing listens: Rasa is "down"
-        ACTION_SERVER_URL=f"http://127.0.0.1:{stack_support.free_port()}",
-    )
-    application = create_app(services)
-    application.extensions["socketio"] = create_socketio(application, services)
-    for name in ("alice", "bob"):
-        agents.upsert_agent(services.database_url, name, PASSWORD, name.capitalize())
+    application = build_console_app(tmp, ("alice", "bob"), PASSWORD)
     yield application
-    services.close()
+    application.extensions["services"].close()
 
 
 @pytest.fixture()
@@ -57,12 +45,7 @@ def service(app: Flask) -> HandoffService:
 
 
 def _agent_id(service: HandoffService, username: str) -> int:
-    from sqlalchemy import select
-
-    from bot.handoff.models import Agent
-
-    with session_scope(service.url) as db:
-        return db.execute(select(Agent.id).where(Agent.username == username)).scalar_one()
+    return agent_id_of(service.url, username)
 
 
 def login(client: FlaskClient, username: str = "alice", password: str = PASSWORD, **kw) -> tuple:

@@ -22,10 +22,8 @@ from bot.handoff.service import HandoffService
 from bot.handoff.tickets import UnclaimedSweep, compose_email
 from bot.shop.mailer import unseal
 from bot.shop.models import OutboxEmail
-from bot.web import create_app
 from bot.web.console import canned, read_models
-from bot.web.realtime import create_socketio
-from tests.conftest import build_test_services
+from tests.conftest import agent_id_of, build_console_app
 from tests.support import stack as stack_support
 from tests.test_agent_console import PASSWORD, json_post, login, page_state, pushed_events, token_of
 
@@ -33,18 +31,9 @@ from tests.test_agent_console import PASSWORD, json_post, login, page_state, pus
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     tmp: Path = tmp_path_factory.mktemp("console_features")
-    services = build_test_services(
-        tmp,
-        SECRET_KEY=secrets.token_hex(32),
-        RASA_URL=f"http://127.0.0.1:{stack_support.free_port()}",  # Rasa is down: nothing here needs it
-        ACTION_SERVER_URL=f"http://127.0.0.1:{stack_support.free_port()}",
-    )
-    application = create_app(services)
-    application.extensions["socketio"] = create_socketio(application, services)
-    for name in ("carol", "dave"):
-        agents.upsert_agent(services.database_url, name, PASSWORD, name.capitalize())
+    application = build_console_app(tmp, ("carol", "dave"), PASSWORD)
     yield application
-    services.close()
+    application.extensions["services"].close()
 
 
 @pytest.fixture()
@@ -53,8 +42,7 @@ def service(app: Flask) -> HandoffService:
 
 
 def agent_id(service: HandoffService, username: str) -> int:
-    with session_scope(service.url) as db:
-        return db.execute(select(Agent.id).where(Agent.username == username)).scalar_one()
+    return agent_id_of(service.url, username)
 
 
 def client_for(app: Flask, username: str) -> FlaskClient:
