@@ -17,7 +17,6 @@ if [ -z "${RASA_TOKEN:-}" ]; then
   RASA_TOKEN=$(cat var/rasa_token); export RASA_TOKEN
 fi
 .venv/bin/python -m bot seed
-.venv/bin/python -m bot kb build >/dev/null
 cat <<MSG
 
   VoltMart support bot is starting (Rasa takes about a minute to load).

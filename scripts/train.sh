@@ -16,3 +16,7 @@ else
   echo "==> trained in $(( $(date +%s) - start )) s"
 fi
 ln -sfn "voltmart-$hash.tar.gz" models/current.tar.gz
+# The FAQ index is built here too, so the processes that start next load it instead
+# of each embedding every phrasing at once (it only re-embeds what changed).
+index=$(.venv/bin/python -m bot kb build)
+echo "==> $index"

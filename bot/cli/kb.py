@@ -68,7 +68,7 @@ def _knowledge_base(path: Path | None) -> KnowledgeBase:
 
 def run_build(args: argparse.Namespace) -> int:
     kb = _knowledge_base(args.path)
-    bar = tqdm(desc="embedding phrasings", unit="text")
+    bar = tqdm(desc="embedding phrasings", unit="text", disable=None)  # no bar in CI logs
 
     def progress(done: int, total: int) -> None:
         bar.total = total

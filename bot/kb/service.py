@@ -6,6 +6,7 @@ readers see either the old snapshot or the new one, never a half-built index.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
 from bot.kb.duplicates import find_near_duplicates
 from bot.kb.embedder import Embedder
@@ -107,13 +109,14 @@ class KnowledgeBase:
                 self._fingerprint = fingerprint
                 log.error("FAQ change rejected; the last good index keeps serving")
                 return self.status()
-            index = None
-            if self.index_dir:
-                index = load_saved_index(self.index_dir, result.entries, self.embedder.name)
-            if index is None:
-                index = build_index(
-                    result.entries, self.embedder, self.index_dir, progress, save=self.save_index
-                )
+            with self._index_build_lock():
+                index = None
+                if self.index_dir:
+                    index = load_saved_index(self.index_dir, result.entries, self.embedder.name)
+                if index is None:
+                    index = build_index(
+                        result.entries, self.embedder, self.index_dir, progress, save=self.save_index
+                    )
             previous = self._snapshot.index if self._snapshot is not None else None
             misrouted = new_misroutes(previous, index) if previous is not None else []
             if any(issue.severity == "error" for issue in misrouted):
@@ -129,6 +132,15 @@ class KnowledgeBase:
             self._health = (result.issues + misrouted, False)
             self._fingerprint = fingerprint
             return self.status()
+
+    def _index_build_lock(self) -> contextlib.AbstractContextManager:
+        """One process embeds a changed FAQ; the others (gateway, action server, a second node)
+        wait and then load what it saved, instead of all embedding the same phrasings at once."""
+        if not (self.index_dir and self.save_index):
+            return contextlib.nullcontext()
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        # filelock polls with time.sleep, which gevent makes cooperative in the gateway.
+        return FileLock(str(self.index_dir / ".build.lock"), timeout=600)
 
     def check_candidate(self, directory: Path) -> list[Issue]:
         """What publishing ``directory`` instead of the live folder would break (nothing is swapped)."""

@@ -185,6 +185,25 @@ def test_rebuild_embeds_only_what_changed_and_persists_a_manifest(tmp_path: Path
     assert embedder.embedded == 3  # only the three new phrasings
 
 
+def test_processes_sharing_an_index_folder_embed_a_change_once(tmp_path: Path) -> None:
+    """Gateway and action server start together on a fresh clone: one embeds, the other loads."""
+    import threading
+
+    folder = tmp_path / "faq"
+    folder.mkdir()
+    (folder / "shipping.yml").write_text(ENTRIES, encoding="utf-8")
+    embedders = [CountingEmbedder(), CountingEmbedder()]
+    bases = [KnowledgeBase(folder, e, tmp_path / "index") for e in embedders]
+    loaders = [threading.Thread(target=base.load) for base in bases]
+    for loader in loaders:
+        loader.start()
+    for loader in loaders:
+        loader.join()
+    phrasings = len(bases[0].snapshot.index.rows)
+    assert phrasings == len(bases[1].snapshot.index.rows) > 0
+    assert sorted(e.embedded for e in embedders) == [0, phrasings]
+
+
 def test_sentence_transformers_backend(tmp_path: Path) -> None:
     from bot.kb.factory import knowledge_base_from  # noqa: F401 - same factory path as production
 
