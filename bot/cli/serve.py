@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     def load_knowledge_base() -> None:
         """As the gateway starts, not on the first customer's question or agent's search."""
         try:
-            services.knowledge_base
+            services.knowledge_base.status()
         except Exception:  # the first FAQ question tries again and reports it
             logging.getLogger(__name__).exception("knowledge base warm-up failed")
 
