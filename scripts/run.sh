@@ -35,5 +35,7 @@ supervisor=$!
 tail -n0 -F var/log/rasa.log var/log/actions.log var/log/gateway.log 2>/dev/null &
 follower=$!
 trap 'kill -TERM "$supervisor" 2>/dev/null; wait "$supervisor"; kill "$follower" 2>/dev/null' INT TERM
-wait "$supervisor"
+status=0
+wait "$supervisor" || status=$?  # e.g. make run is already running here
 kill "$follower" 2>/dev/null || true
+exit "$status"

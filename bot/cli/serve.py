@@ -63,8 +63,18 @@ def run(args: argparse.Namespace) -> int:
         except Exception:  # the first FAQ question tries again and reports it
             logging.getLogger(__name__).exception("knowledge base warm-up failed")
 
+    from bot.web.rasa_client import RasaWarmUp
+
+    def warm_rasa_forever() -> None:
+        warm_up = RasaWarmUp(services.rasa)
+        while True:
+            for base in warm_up.check():
+                logging.getLogger(__name__).info("warmed up the Rasa server at %s", base)
+            gevent.sleep(settings.realtime.relay_retry_seconds)
+
     services.messages.release_claims_of(settings.realtime.node_name)  # a crash of this node left them
     gevent.spawn(load_knowledge_base)
+    gevent.spawn(warm_rasa_forever)
     gevent.spawn(deliver_waiting_forever)
     if not settings.realtime.redis_url:
         gevent.spawn(expire_unclaimed_forever)

@@ -170,3 +170,41 @@ class RasaClient:
         if len(servers) > 1:
             summary["servers"] = servers
         return summary
+
+    def warm_up(self, base: str) -> bool:
+        """Parse one text on ``base``: a Rasa server's first parse builds TensorFlow's graphs and
+        takes seconds, which should not be a customer's wait. Nothing is stored (no tracker)."""
+        try:
+            response = self._http().post(
+                f"{base}/model/parse", json={"text": "hello"}, params=self._auth, timeout=self.timeout
+            )
+            return response.status_code == 200
+        except requests.RequestException:
+            return False
+
+    def is_up(self, base: str) -> bool:
+        try:
+            return self._http().get(f"{base}/", timeout=3).status_code == 200
+        except requests.RequestException:
+            return False
+
+
+class RasaWarmUp:
+    """Warms each Rasa server up when it comes up: at start, and after a crash and restart."""
+
+    def __init__(self, client: RasaClient) -> None:
+        self._client = client
+        self._warm: dict[str, bool] = {}
+
+    def check(self) -> list[str]:
+        """One look at every server; returns those warmed up just now."""
+        warmed = []
+        for base in self._client.base_urls:
+            if not self._client.is_up(base):
+                self._warm[base] = False  # down: it will be cold when it returns
+            elif not self._warm.get(base):
+                self._warm[base] = self._client.warm_up(base)
+                if self._warm[base]:
+                    warmed.append(base)
+        return warmed
+
