@@ -68,7 +68,7 @@ def embedded_programs(
     return [
         Program(
             "rasa",
-            f"{venv_bin}/rasa run --enable-api --auth-token %(ENV_RASA_TOKEN)s -i 127.0.0.1 -p {rasa_port} "
+            f"{venv_bin}/python -m bot.rasa_server run --enable-api --auth-token %(ENV_RASA_TOKEN)s -i 127.0.0.1 -p {rasa_port} "
             "--endpoints %(ENV_RASA_ENDPOINTS)s --credentials credentials.yml --model %(ENV_RASA_MODEL)s",
             startsecs=3,
         ),

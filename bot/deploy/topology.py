@@ -89,7 +89,9 @@ def production_topology(
                 name=f"rasa-{index}",
                 kind="rasa",
                 command=command(
-                    str(venv / "rasa"),
+                    str(venv / "python"),
+                    "-m",
+                    "bot.rasa_server",  # `rasa`, with bot.rasa_server.fixes
                     "run",
                     "--enable-api",
                     "--auth-token",
