@@ -11,7 +11,7 @@ def _warm_up() -> None:
     from bot import composition
 
     try:
-        composition.knowledge_base()
+        composition.knowledge_base().decide("delivery")  # the first search allocates buffers too
     except Exception:  # the first FAQ question tries again and reports it
         logging.getLogger(__name__).exception("knowledge base warm-up failed")
 

@@ -26,7 +26,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.kb.embedder import create_embedder, text_key
 from bot.kb.index import VectorCache
-from bot.nlu.language import detect_language
+from bot.nlu.language import detect_language, load_language_models
 
 log = logging.getLogger(__name__)
 LANGUAGE_ENTITY = "language"
@@ -55,6 +55,7 @@ class LanguageDetector(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> LanguageDetector:
+        load_language_models()  # as the model loads, before the server takes messages
         return cls(config)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
