@@ -80,6 +80,23 @@ async def idle_widgets(base_url: str, count: int, first_index: int) -> list[Widg
     return widgets
 
 
+def service_pids(*names: str) -> dict[str, int]:
+    """The oldest process of each name (a service's parent; its children count with it)."""
+    found: dict[str, tuple[float, int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            comm = Path(f"/proc/{entry}/comm").read_text().strip()
+            started = float(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        except (OSError, IndexError, ValueError):
+            continue
+        for name in names:
+            if comm.startswith(name[:15]) and (name not in found or started < found[name][0]):
+                found[name] = (started, int(entry))
+    return {name: pid for name, (_, pid) in found.items()}
+
+
 async def customer(widget: Widget, figures: Figures, until: float, rng: random.Random, handoff: bool) -> None:
     lang = rng.choice(list(SCRIPTS))
     script = [HANDOFF_TEXT] if handoff else [*SCRIPTS[lang], *ORDER_FLOW]
@@ -256,6 +273,9 @@ def main() -> None:
             database_url = stack.env.get("DATABASE_URL") or f"sqlite:///{Path(workdir) / 'var' / 'app.db'}"
             upsert_agent(database_url, "bench", AGENT_PASSWORD, "Bench Agent")
             pids = {name: stack.pid(name) for name in names}
+            if args.prod:  # the machine's own services, shared by both Rasa servers and gateways
+                pids.update(service_pids("postgres", "redis-server"))
+            pids["load client"] = os.getpid()  # on the same 2 cores as what it measures
             asyncio.run(run(stack.url, args, pids))
         finally:
             stack.stop()
