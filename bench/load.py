@@ -54,6 +54,9 @@ def program_cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
         cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / ticks
     totals = {}
     for name, pid in pids.items():
+        if pid == os.getpid():  # the load client: itself only, not the stack it started
+            totals[name] = cpu.get(pid, 0.0)
+            continue
         family, frontier = {pid}, [pid]
         while frontier:
             parent = frontier.pop()
