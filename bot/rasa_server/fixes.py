@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from jsonschema import ValidationError, validators
+from jsonschema import validators
+from jsonschema.exceptions import best_match
 
 _FIXES_APPLIED = False
 
@@ -30,16 +31,16 @@ def validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     """Drop-in for ``RemoteAction._validate_action_result`` (same message on failure)."""
     from rasa.shared.constants import DOCS_BASE_URL
 
-    try:
-        _action_response_validator().validate(result)
+    # best_match, as jsonschema.validate() picks the error it raises.
+    error = best_match(_action_response_validator().iter_errors(result))
+    if error is None:
         return True
-    except ValidationError as e:
-        e.message += (
-            ". Failed to validate Action server response from API, "
-            "make sure your response from the Action endpoint is valid. "
-            f"For more information about the format visit {DOCS_BASE_URL}/custom-actions"
-        )
-        raise e
+    error.message += (
+        ". Failed to validate Action server response from API, "
+        "make sure your response from the Action endpoint is valid. "
+        f"For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+    )
+    raise error
 
 
 def apply_all() -> None:
