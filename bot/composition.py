@@ -81,7 +81,7 @@ def build_services(settings: Settings, bus: MessageBus | None = None) -> Service
     limits = settings.limits
     if bus is None:  # processes without sockets still reach the gateways' consoles via Redis
         redis_url = settings.realtime.redis_url
-        bus = redis_emitter_bus(redis_url) if redis_url else NullBus()
+        bus = redis_emitter_bus(redis_url, settings.realtime.channel) if redis_url else NullBus()
     messages = MessageLog(url, bus)
     shop = SqlShopStore(
         url,

@@ -113,6 +113,9 @@ class RealtimeSettings:
     # Redis URL for Socket.IO's message queue and the rate limits; empty = in-process (embedded).
     redis_url: str = ""
     node_name: str = "gateway"
+    # Redis pub/sub is global to a Redis server (not per database number): deployments that
+    # share one Redis need their own channel, or their pushes reach each other's sockets.
+    channel: str = "voltmart-support"
     # Customer messages not yet delivered to Rasa are retried this often (seconds).
     relay_retry_seconds: float = 1.0
     # A delivery claimed by a process that died is taken over after this long (seconds).
@@ -227,6 +230,7 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         realtime=RealtimeSettings(
             redis_url=env.get("REDIS_URL", realtime.get("redis_url", "")),
             node_name=env.get("NODE_NAME", "gateway"),
+            channel=env.get("REALTIME_CHANNEL", realtime.get("channel", "voltmart-support")),
             relay_retry_seconds=float(realtime.get("relay_retry_seconds", 1.0)),
             relay_stale_seconds=float(realtime.get("relay_stale_seconds", 60.0)),
         ),

@@ -56,13 +56,6 @@ def run(args: argparse.Namespace) -> int:
             except Exception as exc:
                 logging.getLogger(__name__).error("unclaimed-handoff sweep failed (%s)", type(exc).__name__)
 
-    def load_knowledge_base() -> None:
-        """As the gateway starts, not on the first customer's question or agent's search."""
-        try:
-            services.knowledge_base.status()
-        except Exception:  # the first FAQ question tries again and reports it
-            logging.getLogger(__name__).exception("knowledge base warm-up failed")
-
     from bot.web.rasa_client import RasaWarmUp
 
     def warm_rasa_forever() -> None:
@@ -73,7 +66,6 @@ def run(args: argparse.Namespace) -> int:
             gevent.sleep(settings.realtime.relay_retry_seconds)
 
     services.messages.release_claims_of(settings.realtime.node_name)  # a crash of this node left them
-    gevent.spawn(load_knowledge_base)
     gevent.spawn(warm_rasa_forever)
     gevent.spawn(deliver_waiting_forever)
     if not settings.realtime.redis_url:

@@ -43,8 +43,8 @@ class SocketIOBus:
             log.exception("could not publish %s", event)
 
 
-def redis_emitter_bus(redis_url: str) -> MessageBus:
+def redis_emitter_bus(redis_url: str, channel: str) -> MessageBus:
     """For processes without sockets: publishes into the gateways' Socket.IO message queue."""
     import socketio
 
-    return SocketIOBus(socketio.RedisManager(redis_url, write_only=True))
+    return SocketIOBus(socketio.RedisManager(redis_url, channel=channel, write_only=True))

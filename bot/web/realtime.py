@@ -54,6 +54,7 @@ def create_socketio(app: Flask, services: Services) -> SocketIO:
         app,
         async_mode="gevent",
         message_queue=settings.realtime.redis_url or None,
+        channel=settings.realtime.channel,
         cors_allowed_origins=origin_allowed,
         ping_interval=25,
         ping_timeout=20,

@@ -73,6 +73,7 @@ class ProductionStack:
             REDIS_PORT=str(REDIS_PORT),
             # Its own Redis database for the rate limits, so concurrent test runs don't share counts.
             REDIS_URL=f"redis://{REDIS_HOST}:{REDIS_PORT}/{secrets.choice(range(2, 16))}",
+            REALTIME_CHANNEL=f"voltmart-test-{secrets.token_hex(4)}",  # pub/sub ignores the db number
             RASA_TOKEN=secrets.token_hex(16),
             SECRET_KEY=secrets.token_hex(32),
         )
