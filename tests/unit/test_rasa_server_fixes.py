@@ -42,8 +42,34 @@ def test_invalid_responses_are_still_refused(result: dict) -> None:
         fixes.validate_action_result(RemoteAction("action_answer_faq", None), result)
 
 
-def test_apply_all_replaces_the_method_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_apply_all_installs_each_fix_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rasa.shared.core.events import Event
+
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
-    monkeypatch.setattr(fixes, "_FIXES_APPLIED", False)
+    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
+    fixes.apply_all()
     fixes.apply_all()
     assert RemoteAction._validate_action_result is fixes.validate_action_result
+    assert Event.resolve_by_type is fixes.resolve_event_type
+    assert fixes._ORIGINAL["resolve_by_type"] is not fixes.resolve_event_type
+    assert Event.resolve_by_type("user").type_name == "user"
+
+
+def test_event_classes_are_found_by_name_as_rasa_finds_them() -> None:
+    from rasa.shared.core.events import Event, UserUttered
+    from rasa.shared.utils.common import all_subclasses
+
+    fixes.apply_all()
+    original = fixes._ORIGINAL["resolve_by_type"]
+    names = {cls.type_name for cls in all_subclasses(Event)}
+    assert "user" in names and "slot" in names
+    for name in sorted(names):
+        assert fixes.resolve_event_type(name) is original(name)
+        assert Event.resolve_by_type(name) is original(name)  # and twice, from what it remembered
+    assert Event.resolve_by_type("no such event", default=UserUttered) is UserUttered
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no such event")
+    # A round trip through the tracker store's format still gives the same events.
+    events = [UserUttered("hello", {"name": "greet", "confidence": 0.9})]
+    assert [Event.from_parameters(e.as_dict()) for e in events] == events
