@@ -145,11 +145,6 @@ class MessageLog:
             conversation = session.get(Conversation, conversation_id)
             return conversation.language if conversation else "en"
 
-    def needs_rasa_resume(self, conversation_id: str) -> bool:
-        with session_scope(self.url) as session:
-            conversation = session.get(Conversation, conversation_id)
-            return bool(conversation and conversation.mode == "bot" and conversation.rasa_paused)
-
     def mark_rasa_resumed(self, conversation_id: str) -> None:
         with session_scope(self.url) as session:
             conversation = session.get(Conversation, conversation_id)
@@ -244,15 +239,18 @@ class MessageLog:
         """Take the oldest pending message of a conversation for delivery, one at a time.
 
         None when nothing is pending or another delivery of this conversation is
-        under way (the messages of one conversation reach Rasa in order).
+        under way (the messages of one conversation reach Rasa in order). The claim
+        carries the conversation's mode and whether Rasa's tracker is still paused.
         """
         now = datetime.utcnow()
         fresh = now - timedelta(seconds=stale_after)
         with session_scope(self.url) as session:
             # Serialises claimers of one conversation on PostgreSQL (SQLite serialises writers).
-            session.execute(
-                select(Conversation.id).where(Conversation.id == conversation_id).with_for_update()
-            )
+            conversation = session.execute(
+                select(Conversation.mode, Conversation.rasa_paused)
+                .where(Conversation.id == conversation_id)
+                .with_for_update()
+            ).first()
             busy = exists().where(
                 ChatMessage.conversation_id == conversation_id,
                 ChatMessage.relay_state == "relaying",
@@ -280,7 +278,15 @@ class MessageLog:
             if claimed.rowcount != 1:
                 return None
             message = session.get(ChatMessage, oldest)
-            return {"id": message.id, "text": message.text, "meta": dict(message.meta or {})}
+            mode = conversation.mode if conversation else "bot"
+            return {
+                "id": message.id,
+                "text": message.text,
+                "meta": dict(message.meta or {}),
+                # Read with the claim, so the relay needs no further queries before sending.
+                "mode": mode,
+                "rasa_paused": bool(conversation and mode == "bot" and conversation.rasa_paused),
+            }
 
     def delivery_state(self, message_id: int) -> str:
         with session_scope(self.url) as session:
@@ -309,8 +315,41 @@ class MessageLog:
             if message is not None:
                 message.meta = {**(message.meta or {}), "attempted": True}
 
-    def finish_delivery(self, message_id: int) -> None:
-        self._set_relay(message_id, "done", forget_meta=True)
+    def answer(
+        self, conversation_id: str, message_id: int, replies: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Store the bot's replies and mark the message delivered, in one transaction.
+
+        Together, so a crash can't leave replies stored for a message that is still pending
+        (its retry would store them again). Returns the stored replies and the mode after them.
+        """
+        with session_scope(self.url) as session:
+            conversation = ensure_conversation(session, conversation_id, None)
+            conversation.last_activity_at = datetime.utcnow()
+            rows = [
+                ChatMessage(
+                    conversation_id=conversation_id,
+                    sender="bot",
+                    text=storable(redact(reply["text"])),
+                    buttons=reply.get("buttons"),
+                    meta=reply.get("meta"),
+                    relay_state="none",
+                )
+                for reply in replies
+            ]
+            session.add_all(rows)
+            session.execute(
+                update(ChatMessage)
+                .where(ChatMessage.id == message_id)
+                .values(relay_state="done", relay_claimed_at=None, meta=None)
+                .execution_options(synchronize_session=False)
+            )
+            session.flush()
+            stored = [self._with_relay(row) for row in rows]
+            mode = conversation.mode
+        for message in stored:
+            self.publish_message(conversation_id, message)
+        return stored, mode
 
     def skip_delivery(self, message_id: int) -> None:
         """A person took the conversation before the message reached the bot."""

@@ -46,12 +46,14 @@ class Relay:
             claimed = self.messages.claim_next(conversation_id, self.node, self.stale_after)
             if claimed is None:
                 return replies
-            mode = self.messages.mode(conversation_id)
+            mode = claimed["mode"]
             if mode != "bot":
                 self.messages.skip_delivery(claimed["id"])
                 continue
             try:
-                self._resume_if_needed(conversation_id)
+                if claimed["rasa_paused"]:  # a handoff resolved while Rasa was down
+                    self.rasa.resume(conversation_id)
+                    self.messages.mark_rasa_resumed(conversation_id)
                 text = text_for_bot(claimed["text"], command=bool(claimed["meta"].get("command")))
                 with MESSAGE_LATENCY.labels("rasa").time():
                     answer = self._send(conversation_id, claimed, text)
@@ -64,13 +66,8 @@ class Relay:
                 self.messages.release_delivery(claimed["id"])
                 self.messages.publish_status(conversation_id, "pending")
                 raise
-            for reply in bot_replies(answer):
-                stored, _ = self.messages.record(
-                    conversation_id, "bot", reply["text"], buttons=reply["buttons"], meta=reply.get("meta")
-                )
-                replies.append(stored)
-            self.messages.finish_delivery(claimed["id"])
-            new_mode = self.messages.mode(conversation_id)
+            stored, new_mode = self.messages.answer(conversation_id, claimed["id"], bot_replies(answer))
+            replies.extend(stored)
             if new_mode != mode and self.on_mode_change is not None:
                 self.on_mode_change(conversation_id, new_mode)
 
@@ -83,12 +80,6 @@ class Relay:
                 return recovered
         self.messages.mark_attempted(claimed["id"])
         return self.rasa.send(conversation_id, text, metadata=_rasa_metadata(claimed["meta"]))
-
-    def _resume_if_needed(self, conversation_id: str) -> None:
-        """A handoff resolved while Rasa was down left the tracker paused."""
-        if self.messages.needs_rasa_resume(conversation_id):
-            self.rasa.resume(conversation_id)
-            self.messages.mark_rasa_resumed(conversation_id)
 
     def deliver_waiting(self) -> int:
         """One sweep over conversations with undelivered messages; returns how many were delivered."""

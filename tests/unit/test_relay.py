@@ -34,6 +34,10 @@ class SlowRasa(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path.split("?")[0].endswith("/tracker/events"):  # e.g. the resume after a handoff
+            SlowRasa.sent.append(f"events: {[event['event'] for event in body]}")
+            self._json({})
+            return
         SlowRasa.sent.append(body["message"])
         SlowRasa.tracker_events = [
             {"event": "user", "text": body["message"]},
@@ -132,3 +136,25 @@ def test_the_background_sweep_leaves_a_new_message_to_the_request_that_stored_it
     with session_scope(url) as db:
         db.execute(update(ChatMessage).values(created_at=datetime.utcnow() - timedelta(seconds=10)))
     assert log.conversations_waiting(stale_after=60) == [session]  # left behind: the sweep takes it
+
+
+def test_a_tracker_left_paused_is_resumed_before_the_next_message(tmp_path, rasa_url: str) -> None:
+    """A handoff resolved while Rasa was down: the claim says so, the relay resumes it first."""
+    from bot.handoff.models import Conversation
+
+    SlowRasa.delay.clear()
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    init_db(url)
+    log = MessageLog(url)
+    relay = Relay(log, RasaClient(rasa_url, timeout=5), node="test", stale_after=60)
+    session = log.open_session()
+    log.record(session, "customer", "hello", for_bot=True)
+    with session_scope(url) as db:
+        db.execute(update(Conversation).where(Conversation.id == session).values(rasa_paused=True))
+    replies = relay.deliver(session)
+    assert [r["text"] for r in replies] == ["answer to hello"]
+    assert SlowRasa.sent == ["events: ['resume']", "hello"]
+    log.record(session, "customer", "thanks", for_bot=True)
+    relay.deliver(session)
+    assert SlowRasa.sent[2:] == ["thanks"]  # resumed once, not before every message
+
