@@ -71,13 +71,19 @@ def rasa_url() -> Iterator[str]:
     server.shutdown()
 
 
-def test_a_timed_out_message_is_answered_from_the_tracker_not_sent_again(tmp_path, rasa_url: str) -> None:
+def message_log_with_one_message(tmp_path, text: str) -> tuple[str, MessageLog, str]:
+    """A real SQLite message log holding one customer message for the bot: (url, log, session)."""
     url = f"sqlite:///{tmp_path / 'app.db'}"
     init_db(url)
     log = MessageLog(url)
-    relay = Relay(log, RasaClient(rasa_url, timeout=0.5), node="test", stale_after=60)
     session = log.open_session()
-    log.record(session, "customer", "where is my parcel", for_bot=True)
+    log.record(session, "customer", text, for_bot=True)
+    return url, log, session
+
+
+def test_a_timed_out_message_is_answered_from_the_tracker_not_sent_again(tmp_path, rasa_url: str) -> None:
+    url, log, session = message_log_with_one_message(tmp_path, "where is my parcel")
+    relay = Relay(log, RasaClient(rasa_url, timeout=0.5), node="test", stale_after=60)
 
     with pytest.raises(RasaTimedOut):
         relay.deliver(session)
@@ -94,12 +100,8 @@ def test_a_timed_out_message_is_answered_from_the_tracker_not_sent_again(tmp_pat
 
 
 def test_a_message_rasa_never_saw_is_sent_on_the_next_attempt(tmp_path, rasa_url: str) -> None:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    init_db(url)
-    log = MessageLog(url)
+    url, log, session = message_log_with_one_message(tmp_path, "first")
     relay = Relay(log, RasaClient(rasa_url, timeout=0.5), node="test", stale_after=60)
-    session = log.open_session()
-    log.record(session, "customer", "first", for_bot=True)
     with pytest.raises(RasaTimedOut):
         relay.deliver(session)
     SlowRasa.tracker_events = []  # as if Rasa had dropped the request before processing it
@@ -112,11 +114,7 @@ def test_a_message_rasa_never_saw_is_sent_on_the_next_attempt(tmp_path, rasa_url
 
 
 def test_a_restarted_gateway_takes_back_what_it_was_delivering(tmp_path, rasa_url: str) -> None:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    init_db(url)
-    log = MessageLog(url)
-    session = log.open_session()
-    log.record(session, "customer", "hello", for_bot=True)
+    _, log, session = message_log_with_one_message(tmp_path, "hello")
     assert log.claim_next(session, "gateway-1", stale_after=60) is not None  # then gateway-1 dies
     assert log.conversations_waiting(stale_after=60) == []  # not stale yet: nobody would take it
     assert log.release_claims_of("gateway-2") == 0  # another node's start leaves it alone
@@ -127,11 +125,7 @@ def test_a_restarted_gateway_takes_back_what_it_was_delivering(tmp_path, rasa_ur
 
 
 def test_the_background_sweep_leaves_a_new_message_to_the_request_that_stored_it(tmp_path) -> None:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    init_db(url)
-    log = MessageLog(url)
-    session = log.open_session()
-    log.record(session, "customer", "hello", for_bot=True)
+    url, log, session = message_log_with_one_message(tmp_path, "hello")
     assert log.conversations_waiting(stale_after=60) == []  # the request is delivering it right now
     with session_scope(url) as db:
         db.execute(update(ChatMessage).values(created_at=datetime.utcnow() - timedelta(seconds=10)))
@@ -143,12 +137,8 @@ def test_a_tracker_left_paused_is_resumed_before_the_next_message(tmp_path, rasa
     from bot.handoff.models import Conversation
 
     SlowRasa.delay.clear()
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    init_db(url)
-    log = MessageLog(url)
+    url, log, session = message_log_with_one_message(tmp_path, "hello")
     relay = Relay(log, RasaClient(rasa_url, timeout=5), node="test", stale_after=60)
-    session = log.open_session()
-    log.record(session, "customer", "hello", for_bot=True)
     with session_scope(url) as db:
         db.execute(update(Conversation).where(Conversation.id == session).values(rasa_paused=True))
     replies = relay.deliver(session)
