@@ -273,6 +273,23 @@ def test_queue_lists_waiting_oldest_first_with_preview_and_touches_presence(
     assert first in [row["id"] for row in page_state(page)["waiting"]]  # rendered by render.js
 
 
+def test_agent_text_that_is_empty_or_too_long_is_refused_and_not_stored(
+    alice: FlaskClient, service: HandoffService, app: Flask
+) -> None:
+    handoff_id, conversation = new_handoff(service)
+    token = token_of(alice)
+    assert json_post(alice, f"/agent/handoffs/{handoff_id}/claim", token).status_code == 200
+    before = len(service.messages.after(conversation))
+    limit = app.extensions["services"].settings.limits.max_message_chars
+    for url, noun in ((f"/agent/handoffs/{handoff_id}/messages", "message"), (f"/agent/tickets/{handoff_id}/email", "answer")):
+        empty = json_post(alice, url, token, {"text": " \n "})
+        assert (empty.status_code, empty.get_json()) == (400, {"error": f"the {noun} is empty"})
+        huge = json_post(alice, url, token, {"text": "x" * (limit + 1)})
+        assert huge.status_code == 413
+        assert huge.get_json() == {"error": f"the {noun} is too long (at most {limit} characters)"}
+    assert len(service.messages.after(conversation)) == before
+
+
 def test_ticket_promise_stays_visible_until_kept(alice: FlaskClient, service: HandoffService) -> None:
     conversation = secrets.token_urlsafe(24)
     service.messages.record(conversation, "customer", "my order never came")

@@ -123,6 +123,16 @@ def _field(name: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
+def _text_problem(text: str | None, noun: str) -> tuple[str, int] | None:
+    """Why an agent's text can't be sent (message, status), or None: same limit as customers'."""
+    if text is None:
+        return f"the {noun} is empty", 400
+    limit = _settings().limits.max_message_chars
+    if len(text) > limit:
+        return f"the {noun} is too long (at most {limit} characters)", 413
+    return None
+
+
 def _here(handoff_id: int) -> str:
     return url_for("console.conversation", handoff_id=handoff_id)
 
@@ -364,11 +374,9 @@ def send_message(handoff_id: int) -> Any:
     """JSON {text} from the console's script; a plain form post works too."""
     back = _here(handoff_id)
     text = _field("text")
-    if text is None:
-        return _fail("the message is empty", 400, back)
-    limit = _settings().limits.max_message_chars
-    if len(text) > limit:
-        return _fail(f"the message is too long (at most {limit} characters)", 413, back)
+    problem = _text_problem(text, "message")
+    if problem is not None:
+        return _fail(*problem, back)
     try:
         message = _service().agent_reply(handoff_id, g.agent, text)
     except ClaimConflict as exc:
@@ -468,11 +476,9 @@ def email_answer(handoff_id: int) -> Any:
     """Answer a ticket by email (through the outbox); keeps the promise and shows in the chat."""
     back = _here(handoff_id)
     text = _field("text")
-    if text is None:
-        return _fail("the answer is empty", 400, back)
-    limit = _settings().limits.max_message_chars
-    if len(text) > limit:
-        return _fail(f"the answer is too long (at most {limit} characters)", 413, back)
+    problem = _text_problem(text, "answer")
+    if problem is not None:
+        return _fail(*problem, back)
     _handoff_or_404(handoff_id)
     try:
         secret = current_app.extensions["services"].secret
