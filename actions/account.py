@@ -8,9 +8,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.store_errors import tells_store_unavailable
 from actions.verification import EmailForm
 from bot import composition
-from bot.shop.mailer import deliver_outbox
 from bot.shop.store import ResetOutcome
 
 
@@ -23,15 +23,22 @@ class ActionRequestPasswordReset(Action):
     def name(self) -> str:
         return "action_request_password_reset"
 
+    @tells_store_unavailable
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         email = tracker.get_slot("email") or ""
-        outcome = composition.shop_store().request_password_reset(email, tracker.sender_id)
+        store = composition.shop_store()
+        outcome = store.request_password_reset(email, tracker.sender_id)
+        # A link is promised only when a mail will really be sent (see ResetOutcome).
         if outcome is ResetOutcome.RATE_LIMITED:
             dispatcher.utter_message(response="utter_password_reset_rate_limited")
+        elif outcome is ResetOutcome.NOT_SENT:
+            dispatcher.utter_message(response="utter_password_reset_no_mail")
+        elif outcome is ResetOutcome.SELF_SERVICE:
+            dispatcher.utter_message(response="utter_password_reset_self_service", reset_page=store.password_reset_page)
         else:
             dispatcher.utter_message(response="utter_password_reset_sent")
-            deliver_outbox(composition.database_url(), composition.services().settings.smtp, composition.secret())
+            composition.send_mail_now()
         # Forget the address: a reset request is not a verified identity.
         return [SlotSet("email", None)]

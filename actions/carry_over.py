@@ -14,7 +14,7 @@ from bot import composition
 from bot.shop.security import extract_order_number
 
 # The intents that open a form about an order: only then is the known order reused.
-FLOW_STARTS = {"order_status", "return_request", "inform"}
+FLOW_STARTS = {"order_status", "return_request", "cancel_order", "inform"}
 
 
 def flow_is_starting(tracker: Tracker) -> bool:

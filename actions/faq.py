@@ -17,27 +17,32 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import language, misunderstandings_in_a_row
+from actions.followup import CONTEXT_SLOT, FaqContext, answered_last_turn, followup_entry
 from actions.locale import clarify_label
 from bot import composition
 from bot.analytics import events as analytics
+from bot.composition import get_settings
 from bot.kb.schema import FaqEntry
-from bot.routing import CLARIFY, FALLBACK_INTENT, OUT_OF_SCOPE
-from bot.settings import get_settings
+from bot.problems import sounds_vague
+from bot.profile.render import render
+from bot.routing import CLARIFY, FALLBACK_INTENT, OUT_OF_SCOPE, VAGUE_PROBLEM, ranked_intents
 
 # Routes that are flows, and the intent a button sends to start them.
 ROUTE_PAYLOADS = {
     "order_status": "/order_status",
     "return_request": "/return_request",
     "password_reset": "/password_reset",
+    "cancel_order": "/cancel_order",
     "handoff": "/request_human",
 }
 SOMETHING_ELSE = "/something_else"
 
 
-def render_answer(answer: str, links: tuple) -> str:
-    if not links:
-        return answer
-    return answer + "\n\n" + "\n".join(f"- [{link.title}]({link.url})" for link in links)
+def render_answer(answer: str, links: tuple, lang: str = "en") -> str:
+    """The answer's markdown with its links, the shop's facts ({{ shop.* }}) filled in for ``lang``."""
+    if links:
+        answer += "\n\n" + "\n".join(f"- [{link.title}]({link.url})" for link in links)
+    return render(answer, composition.shop_profile(), lang)
 
 
 def record(
@@ -93,6 +98,22 @@ def requested_faq(tracker: Tracker) -> str | None:
     return None
 
 
+# Questions of the return form whose answer may look like anything ("kicsi", "it doesn't fit").
+RETURN_ANSWERS = ("return_items", "return_reason")
+
+
+def return_answer_slot(tracker: Tracker) -> str | None:
+    """The slot the return form is asking for, when a free reply answers it."""
+    if (tracker.active_loop or {}).get("name") != "return_form":
+        return None
+    slot = tracker.get_slot("requested_slot")
+    return slot if slot in RETURN_ANSWERS else None
+
+
+def is_vague_problem(message: dict[str, Any]) -> bool:
+    return ranked_intents(message)[0][0] == VAGUE_PROBLEM or sounds_vague(message.get("text") or "")
+
+
 def offer_person(dispatcher: CollectingDispatcher) -> list[EventType]:
     dispatcher.utter_message(response="utter_offer_human")
     return [SlotSet("offered_human", True), SlotSet("clarify_rephrased", False)]
@@ -111,19 +132,47 @@ class ActionAnswerFaq(Action):
         if chosen and kb.entry(chosen) is not None:
             self.answer(dispatcher, kb.entry(chosen), lang, None)
             record(tracker, analytics.FAQ_ANSWER, lang, "", chosen, None)  # a "Did you mean" button
-            return [SlotSet("offered_human", False), SlotSet("clarify_rephrased", False)]
+            entry = kb.entry(chosen)
+            question = (entry.texts.get(lang) or entry.texts["en"]).questions[0]
+            return [
+                SlotSet("offered_human", False),
+                SlotSet("clarify_rephrased", False),
+                SlotSet(CONTEXT_SLOT, FaqContext(chosen, question).as_slot()),
+            ]
         message = tracker.latest_message or {}
         text = message.get("text") or ""
         decision = composition.router().decide(text, message, lang_hint=lang)
         candidates = [{"id": hit.entry_id, "score": round(hit.score, 4)} for hit in decision.faq_hits[:3]]
         events: list[EventType] = [SlotSet("faq_candidates", candidates)]
         rephrased = bool(tracker.get_slot("clarify_rephrased"))
+        answering = return_answer_slot(tracker)
+        if answering and not (decision.faq_id and decision.intent == "faq"):
+            # Not a question the FAQ answers: it answers the form (which validates it).
+            return [*events, SlotSet(answering, text)]
+        about = followup_entry(tracker, kb, text, lang, decision)
+        if about is not None:
+            previous = answered_last_turn(tracker)
+            context = previous.question if previous else ""
+            entry = kb.entry(about)
+            self.answer(dispatcher, entry, lang, None)
+            record(tracker, analytics.FAQ_ANSWER, lang, text, about, decision.faq_score)
+            return [
+                *events,
+                SlotSet("offered_human", False),
+                SlotSet("clarify_rephrased", False),
+                SlotSet(CONTEXT_SLOT, FaqContext(about, f"{context} {text}".strip()).as_slot()),
+            ]
         if decision.faq_id:
             entry = kb.entry(decision.faq_id)
             if entry is not None:
                 self.answer(dispatcher, entry, lang, decision.faq_score)
                 record(tracker, analytics.FAQ_ANSWER, lang, text, entry.id, decision.faq_score)
-                return [*events, SlotSet("offered_human", False), SlotSet("clarify_rephrased", False)]
+                return [
+                    *events,
+                    SlotSet("offered_human", False),
+                    SlotSet("clarify_rephrased", False),
+                    SlotSet(CONTEXT_SLOT, FaqContext(entry.id, text).as_slot()),
+                ]
         nearest = decision.faq_hits[0] if decision.faq_hits else None
         nearest_id, nearest_score = (nearest.entry_id, nearest.score) if nearest else (None, None)
         if rephrased and decision.route in (CLARIFY, OUT_OF_SCOPE):
@@ -131,10 +180,9 @@ class ActionAnswerFaq(Action):
             return [*events, *offer_person(dispatcher)]  # second miss after "something else"
         if decision.route == CLARIFY:
             record(tracker, analytics.CLARIFY, lang, text, nearest_id, nearest_score)
-            dispatcher.utter_message(
-                response="utter_clarify", buttons=clarify_buttons(decision.candidates, lang)
-            )
-            return events
+            question = "utter_clarify_problem" if is_vague_problem(message) else "utter_clarify"
+            dispatcher.utter_message(response=question, buttons=clarify_buttons(decision.candidates, lang))
+            return [*events, SlotSet(CONTEXT_SLOT, None)]
         limit = get_settings().handoff.max_misunderstandings
         if decision.intent == FALLBACK_INTENT:
             record(tracker, analytics.MISUNDERSTOOD, lang, text, nearest_id, nearest_score)
@@ -158,7 +206,7 @@ class ActionAnswerFaq(Action):
             dispatcher.utter_message(response="utter_faq_fallback_language")
         # A custom payload keeps the markdown whole (the REST channel splits text on blank lines).
         message: dict[str, Any] = {
-            "text": render_answer(answer, entry.links),
+            "text": render_answer(answer, entry.links, used),
             "faq_id": entry.id,
             "language": used,
         }

@@ -48,6 +48,9 @@ class ActionHandoff(Action):
             )
             # The gateway routes further messages to the agent; pausing is the backstop.
             return [*events, ConversationPaused()]
+        if not composition.mail_delivered():  # no mail server: an email reply cannot be promised
+            dispatcher.utter_message(response="utter_handoff_offline_no_mail")
+            return events
         verified = tracker.get_slot("verified_email")
         if verified:  # the customer proved this address in this session: don't ask again
             composition.handoff_service().leave_contact(tracker.sender_id, verified)

@@ -18,9 +18,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import language
 from actions.locale import labels
 
-FORM_SLOTS = {"order_number", "email", "return_items", "return_reason"}
+FORM_SLOTS = {"order_number", "email", "return_items", "return_reason", "cancel_confirmed"}
 # Messages that belong to the form: answers, and restating what the customer wants.
-RELATED_INTENTS = {"inform", "order_status", "return_request", "affirm", "rate"}
+RELATED_INTENTS = {"inform", "order_status", "return_request", "cancel_order", "affirm", "rate"}
 CLOSING_INTENTS = {"thanks", "goodbye"}
 RESUMED = "form_resumed"
 MAX_INTERRUPTIONS = 2

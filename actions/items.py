@@ -80,10 +80,26 @@ def match_items(text: str, items: list[ItemView], lang: str, last: list[str] | N
     position = ordinal(text, lang)
     if position is not None and position < len(items):
         return [items[position].sku]
-    this_one = labels()["this_one"]
-    if _has_phrase(text, this_one.get(lang, []) + this_one["en"]):
+    if refers_to_it(text, lang):
         if last:
             return [sku for sku in last if any(i.sku == sku for i in items)]
         if len(items) == 1:
             return [items[0].sku]
     return []
+
+
+def refers_to_it(text: str, lang: str) -> bool:
+    """ "it", "that one", "его", "to", "azt": the customer points at an item without naming it."""
+    this_one = labels()["this_one"]
+    return _has_phrase(text, this_one.get(lang, []) + this_one["en"])
+
+
+def has_reason(text: str, lang: str) -> bool:
+    """A word that says why the item goes back ("too small", "не подошёл", "kicsi").
+
+    Every language's words count: a two-word reply is easily taken for another language.
+    """
+    folded = f" {' '.join(words(text))}"
+    table = labels()["reason_words"]
+    stems = [stem for forms in table.values() for stem in forms]
+    return any(f" {' '.join(words(stem))}" in folded for stem in stems if words(stem))

@@ -31,5 +31,8 @@ def all_items_words(lang: str) -> list[str]:
     return words.get(lang, []) + words["en"]
 
 
-def format_date(value: date | None) -> str:
-    return value.strftime("%d.%m.%Y") if value else "-"
+def format_date(value: date | None, lang: str) -> str:
+    """A date as the shop writes it in ``lang`` (formats in shop.yml)."""
+    from bot import composition
+
+    return composition.shop_profile().date(value, lang)

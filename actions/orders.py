@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.context import language
 from actions.interruptions import ResumableForm
 from actions.locale import format_date, status_label
+from actions.store_errors import tells_store_unavailable
 from actions.verification import VerifiedOrderForm, lockout, tell_locked, verify
 
 FORM_SLOTS = ("order_number", "email")
@@ -29,6 +30,7 @@ class ActionOrderStatus(Action):
     def name(self) -> str:
         return "action_order_status"
 
+    @tells_store_unavailable
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -48,14 +50,14 @@ class ActionOrderStatus(Action):
             "order_number": order.number,
             "status": status_label(order.status, lang),
             "items": item_list(order.items, lang),
-            "ordered_on": format_date(order.ordered_at),
+            "ordered_on": format_date(order.ordered_at, lang),
         }
         if order.tracking_number:
             dispatcher.utter_message(
                 response="utter_order_status",
                 carrier=order.carrier,
                 tracking_number=order.tracking_number,
-                delivery_date=format_date(order.delivered_at or order.estimated_delivery),
+                delivery_date=format_date(order.delivered_at or order.estimated_delivery, lang),
                 **details,
             )
         else:

@@ -16,8 +16,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.carry_over import known_email, known_order
+from actions.store_errors import unavailable
 from bot import composition
 from bot.shop.security import extract_order_number, normalise_email
+from bot.shop.store import StoreUnavailable
 from bot.shop.verification import Lockout, Requester, VerificationResult
 
 
@@ -133,7 +135,10 @@ class VerifiedOrderForm(FormValidationAction, ABC):
         number, email = tracker.get_slot("order_number"), tracker.get_slot("email")
         if not ({"order_number", "email"} & changed) or not number or not email:
             return events
-        result = verify(tracker, number, email)
+        try:
+            result = verify(tracker, number, email)
+        except StoreUnavailable as error:
+            return [*events, *unavailable(dispatcher, error)]
         if result.order is not None:
             # verified_email lets later flows reuse the identity (actions/carry_over.py).
             return [*events, SlotSet("verified_order", result.order.number), SlotSet("verified_email", email)]

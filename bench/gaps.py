@@ -22,8 +22,9 @@ import numpy as np
 from bot.analytics.events import NO_FAQ_MATCH
 from bot.analytics.gaps import gap_groups
 from bot.analytics.models import AnalyticsEvent
-from bot.db import init_db, session_scope
+from bot.db import session_scope
 from bot.kb.factory import knowledge_base_from
+from bot.migrations import init_db
 from bot.settings import load_settings
 
 MESSAGES = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000

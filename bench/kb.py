@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from bench.datasets import ROOT, bitext, clinc_oos, kb_dev, tatoeba
+from bot.composition import get_settings
 from bot.kb.factory import knowledge_base_from
 from bot.kb.index import build_faiss
 from bot.kb.service import KnowledgeBase
-from bot.settings import Settings, get_settings
+from bot.settings import Settings
 
 
 def ranking_metrics(ranked: list[list[str]], gold: list[str]) -> dict[str, float]:

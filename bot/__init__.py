@@ -1,1 +1,1 @@
-"""VoltMart support bot: knowledge base, routing, shop backend, handoff and web gateway."""
+"""Customer-support bot for online shops: knowledge base, routing, shop backend, handoff and web gateway."""

@@ -13,21 +13,31 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.analytics.events import EventLog
-from bot.db import init_db
+from bot.attachments import AttachmentStore
+from bot.channels.base import ChannelAdapter
+from bot.channels.outbound import OutboundDispatcher
+from bot.channels.registry import build_adapters
 from bot.handoff.limits import HandoffLimiter
 from bot.handoff.service import HandoffService
 from bot.kb.factory import knowledge_base_from
 from bot.kb.service import KnowledgeBase
 from bot.messages.bus import MessageBus, NullBus, redis_emitter_bus
 from bot.messages.log import MessageLog
+from bot.messages.models import Channel
+from bot.migrations import init_db
 from bot.privacy import PrivacyService, RasaTrackerStore
+from bot.profile.model import ShopProfile
+from bot.rasa.client import RasaClient
+from bot.ratelimit import RateLimits
 from bot.routing import Router
 from bot.secret import app_secret
-from bot.settings import Settings, load_settings
+from bot.settings import OrderSystemKind, Settings, load_settings
+from bot.shop.adapters.json_http import JsonHttpStore
+from bot.shop.adapters.woocommerce import WooCommerceStore
+from bot.shop.mailer import deliver_outbox
+from bot.shop.policy import ReturnPolicy
 from bot.shop.store import ShopStore, SqlShopStore
 from bot.shop.verification import VerificationGuard
-from bot.web.rasa_client import RasaClient
-from bot.web.ratelimit import RateLimits
 
 
 @dataclass
@@ -44,6 +54,10 @@ class Services:
     handoff_limits: HandoffLimiter
     privacy: PrivacyService
     analytics: EventLog
+    # Channels other than the widget (bot.channels), and what sends their replies.
+    channels: dict[Channel, ChannelAdapter]
+    outbound: OutboundDispatcher
+    attachments: AttachmentStore
     _kb: KnowledgeBase | None = field(default=None, repr=False)
     _router: Router | None = field(default=None, repr=False)
     _kb_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -64,6 +78,11 @@ class Services:
         return self._kb
 
     @property
+    def mail_delivered(self) -> bool:
+        """True when mail really leaves (SMTP is configured); the bot promises mail only then."""
+        return self.settings.smtp is not None
+
+    @property
     def router(self) -> Router:
         if self._router is None:
             self._router = Router(self.knowledge_base, self.settings.routing)
@@ -82,13 +101,12 @@ def build_services(settings: Settings, bus: MessageBus | None = None) -> Service
     if bus is None:  # processes without sockets still reach the gateways' consoles via Redis
         redis_url = settings.realtime.redis_url
         bus = redis_emitter_bus(redis_url, settings.realtime.channel) if redis_url else NullBus()
-    messages = MessageLog(url, bus)
-    shop = SqlShopStore(
-        url,
-        secret,
-        resets_per_email_per_hour=limits.password_resets_per_email_per_hour,
-        resets_per_session_per_hour=limits.password_resets_per_session_per_hour,
-    )
+    messages = MessageLog(url, bus, shop=settings.shop)
+    channels = build_adapters(settings)
+    outbound = OutboundDispatcher(url, channels, stale_after=settings.realtime.relay_stale_seconds)
+    if channels:  # a reply stored in this process goes out at once; the gateway's sweep retries
+        messages.on_outbound = outbound.kick
+    shop = shop_store_from(settings, url, secret)
     return Services(
         settings=settings,
         secret=secret,
@@ -112,6 +130,42 @@ def build_services(settings: Settings, bus: MessageBus | None = None) -> Service
             verification_window=timedelta(minutes=settings.verification.window_minutes),
         ),
         analytics=EventLog(url),
+        channels=channels,
+        outbound=outbound,
+        attachments=AttachmentStore(url, settings.attachments),
+    )
+
+
+def shop_store_from(settings: Settings, url: str, secret: bytes) -> ShopStore:
+    """The order system ORDER_SYSTEM names; the demo shop unless configured otherwise."""
+    orders = settings.order_system
+    if orders.kind is OrderSystemKind.WOOCOMMERCE:
+        return WooCommerceStore(
+            orders.url,
+            orders.key,
+            orders.secret,
+            timeout=orders.timeout_seconds,
+            retries=orders.retries,
+            password_reset_page=orders.password_reset_page or None,
+            policy=ReturnPolicy.of(settings.shop),
+        )
+    if orders.kind is OrderSystemKind.JSON_HTTP:
+        return JsonHttpStore(
+            orders.url,
+            orders.secret,
+            timeout=orders.timeout_seconds,
+            retries=orders.retries,
+            password_reset_page=orders.password_reset_page or None,
+            policy=ReturnPolicy.of(settings.shop),
+        )
+    limits = settings.limits
+    return SqlShopStore(
+        url,
+        secret,
+        resets_per_email_per_hour=limits.password_resets_per_email_per_hour,
+        resets_per_session_per_hour=limits.password_resets_per_session_per_hour,
+        mail_delivered=settings.smtp is not None,
+        profile=settings.shop,
     )
 
 
@@ -126,6 +180,11 @@ def services() -> Services:
         if _default is None:
             _default = build_services(load_settings())
         return _default
+
+
+def get_settings() -> Settings:
+    """The settings of this process's services."""
+    return services().settings
 
 
 def use_services(installed: Services | None) -> None:
@@ -156,6 +215,24 @@ def shop_store() -> ShopStore:
     return services().shop
 
 
+def shop_profile() -> ShopProfile:
+    return services().settings.shop
+
+
+def return_policy() -> ReturnPolicy:
+    return ReturnPolicy.of(services().settings.shop)
+
+
+def mail_delivered() -> bool:
+    return services().mail_delivered
+
+
+def send_mail_now() -> int:
+    """Sends the outbox now, shop facts filled in; the worker retries what fails."""
+    built = services()
+    return deliver_outbox(built.database_url, built.settings.smtp, built.secret, shop=built.settings.shop)
+
+
 def handoff_service() -> HandoffService:
     return services().handoff
 
@@ -174,5 +251,7 @@ def handoff_limiter() -> HandoffLimiter:
 
 def privacy_service() -> PrivacyService:
     return services().privacy
+
+
 def analytics() -> EventLog:
     return services().analytics

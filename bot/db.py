@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, Inspector
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -46,17 +46,6 @@ def get_engine(url: str) -> Engine:
     return create_engine(url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-def init_db(url: str) -> Engine:
-    """Migrate the database to the newest schema (Alembic, see bot.migrations), then check it."""
-    from bot.migrations import load_models, upgrade_to_head
-
-    load_models()
-    engine = get_engine(url)
-    upgrade_to_head(engine)
-    check_schema(engine)
-    return engine
-
-
 class OutdatedSchema(RuntimeError):
     """The database's tables do not match the models and no migration can fix that by itself."""
 
@@ -82,16 +71,6 @@ def schema_problems(inspector: Inspector, expected: dict[str, list[str]]) -> lis
         if missing:
             problems.append(f"table {table} lacks column(s) {', '.join(missing)}")
     return problems
-
-
-def check_schema(engine: Engine) -> None:
-    """Fail early with a clear message instead of SQL errors in the middle of a chat."""
-    expected = {
-        table.name: [column.name for column in table.columns] for table in Base.metadata.sorted_tables
-    }
-    problems = schema_problems(inspect(engine), expected)
-    if problems:
-        raise OutdatedSchema.of(engine, problems)
 
 
 def insert_ignore(session: Session, table: Any) -> Any:

@@ -14,7 +14,7 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 MESSAGE_LATENCY = Histogram(
-    "voltmart_message_latency_seconds",
+    "support_message_latency_seconds",
     "Seconds from a customer message reaching the gateway to the reply (stage=chat), "
     "and of the Rasa round trip alone (stage=rasa).",
     ["stage"],

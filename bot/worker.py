@@ -11,12 +11,13 @@ without stopping the others.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)  # APScheduler 3.9 imports it
 from apscheduler.schedulers.background import BackgroundScheduler  # noqa: E402
@@ -25,6 +26,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler  # noqa: E402
 from apscheduler.triggers.interval import IntervalTrigger  # noqa: E402
 
 from bot.settings import Settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from bot.channels.email.imap import MailPoller
+    from bot.composition import Services
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +72,9 @@ def outbox_delivery(settings: Settings) -> Job | None:
     def run() -> int:
         from bot import composition
 
-        return deliver_outbox(composition.database_url(), smtp, composition.secret())
+        return deliver_outbox(
+            composition.database_url(), smtp, composition.secret(), shop=settings.shop
+        )
 
     return Job("outbox-delivery", timedelta(minutes=1), run)
 
@@ -89,9 +96,71 @@ def unclaimed_handoffs(settings: Settings) -> Job | None:
         from bot.handoff.tickets import UnclaimedSweep
 
         services = composition.services()
-        return len(UnclaimedSweep(services.handoff, services.messages).run_once())
+        return len(UnclaimedSweep(services.handoff, services.messages, services.mail_delivered).run_once())
 
     return Job("unclaimed-handoffs", timedelta(seconds=settings.handoff.unclaimed_check_seconds), run)
+
+
+def email_poller(services: Services) -> MailPoller | None:
+    """The IMAP poller of the email channel, with a relay of its own (None: email is off)."""
+    from bot.channels.email import EmailChannel
+    from bot.channels.email.imap import MailPoller
+    from bot.channels.inbound import ChannelInbound
+    from bot.messages.models import Channel
+    from bot.messages.relay import Relay
+
+    settings = services.settings
+    channel = services.channels.get(Channel.EMAIL)
+    if settings.email is None or not isinstance(channel, EmailChannel):
+        return None
+
+    def mode_changed(conversation_id: str, mode: str) -> None:
+        services.messages.publish_mode(conversation_id, mode)
+        services.handoff.announce(conversation_id)
+
+    relay = Relay(
+        services.messages,
+        services.rasa,
+        node=f"email-poller-{os.getpid()}",
+        stale_after=settings.realtime.relay_stale_seconds,
+        on_mode_change=mode_changed,
+    )
+    inbound = ChannelInbound(
+        services.messages, services.handoff, relay, timedelta(minutes=settings.sessions.idle_minutes)
+    )
+    return MailPoller(
+        settings.email, channel, inbound, services.limits.channel_per_thread.allow, services.attachments
+    )
+
+
+def poll_email(services: Services) -> dict[str, Any]:
+    """Read the mailbox once, then send the replies now (the gateway's sweep would, later)."""
+    poller = email_poller(services)
+    if poller is None:
+        return {"email": "off"}
+    result = poller.poll_once()
+    sent = services.outbound.deliver_due()
+    return {"stored": result.stored, "duplicates": result.duplicates, "refused": result.refused,
+            "deferred": result.deferred, "replies_sent": sent}
+
+
+@job_factory
+def email_polling(settings: Settings) -> Job | None:
+    if settings.email is None or "email" not in settings.channels:
+        return None
+
+    def run() -> dict[str, Any]:
+        import imaplib
+
+        from bot import composition
+
+        try:
+            return poll_email(composition.services())
+        except (OSError, imaplib.IMAP4.error) as exc:  # the mailbox is down: tried again next time
+            log.warning("email: the mailbox cannot be read (%s); tried again in %d s", type(exc).__name__, settings.email.poll_seconds)
+            return {"email": "unreachable"}
+
+    return Job("email-polling", timedelta(seconds=settings.email.poll_seconds), run)
 
 
 def jobs_from(settings: Settings, factories: Iterable[JobFactory] | None = None) -> list[Job]:

@@ -19,6 +19,7 @@ FORMS = {
     "return_form": (["return_request"], "action_submit_return", "start a return"),
     "password_reset_form": (["password_reset"], "action_request_password_reset", "reset a password"),
     "handoff_contact_form": ([], "action_leave_contact", "leave an email for a reply"),
+    "cancel_order_form": (["cancel_order"], "action_cancel_order", "cancel an order"),
 }
 # intent said in the middle of a form -> what answers it before the form goes on
 IN_BETWEEN = {
@@ -29,6 +30,16 @@ IN_BETWEEN = {
     "greet": "utter_greet",
     "goodbye": "utter_goodbye",
     "something_else": "action_clarify_something_else",
+    "vague_problem": "action_answer_faq",
+}
+# Per form, small talk answered by an action that knows when it is really an answer
+# ("nepáči sa mi to" asked for a return reason is the reason, not goodbye).
+FORM_IN_BETWEEN = {
+    "return_form": {
+        "greet": "action_in_form_small_talk",
+        "thanks": "action_in_form_small_talk",
+        "goodbye": "action_in_form_small_talk",
+    },
 }
 # intents that end the form
 LEAVING = {"stop": "action_stop_flow", "deny": "action_stop_flow"}
@@ -73,7 +84,7 @@ def rules() -> list[dict]:
                     "steps": [{"intent": intent}, {"action": action}, {"active_loop": None}],
                 }
             )
-        for intent, action in IN_BETWEEN.items():
+        for intent, action in {**IN_BETWEEN, **FORM_IN_BETWEEN.get(form, {})}.items():
             result.append(
                 {
                     "rule": f"{title}: {intent} in between",

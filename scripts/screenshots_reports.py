@@ -32,7 +32,8 @@ from bot.analytics.models import AnalyticsEvent  # noqa: E402
 from bot.composition import build_services  # noqa: E402
 from bot.db import session_scope  # noqa: E402
 from bot.handoff import agents  # noqa: E402
-from bot.handoff.models import Agent, ChatMessage, Conversation, Handoff  # noqa: E402
+from bot.handoff.models import Agent, Handoff  # noqa: E402
+from bot.messages.models import ChatMessage, Conversation  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.web import create_app  # noqa: E402
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.support.mail import MailServer
 from tests.support.stack import Stack
 
 if TYPE_CHECKING:
@@ -26,9 +27,17 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The real Rasa server, action server and gateway, started once per test run."""
-    running = Stack(tmp_path_factory.mktemp("stack")).start()
+def stack_mail() -> Iterator[MailServer]:
+    """The SMTP server (aiosmtpd) of the session stack: what the bot mails arrives here."""
+    with MailServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, stack_mail: MailServer) -> Iterator[Stack]:
+    """The real Rasa server, action server and gateway, started once per test run, with a mail
+    server (so the bot may promise mail; tests/unit/test_honest_mail.py covers running without)."""
+    running = Stack(tmp_path_factory.mktemp("stack"), extra_env=stack_mail.env).start()
     try:
         yield running
     finally:
@@ -63,6 +72,27 @@ def build_test_services(tmp_path: Path, **extra: str) -> Services:
 
 
 @pytest.fixture()
+def mail_server() -> Iterator[MailServer]:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""
+    with MailServer() as server:
+        yield server
+
+
+@pytest.fixture()
+def mail_env(tmp_path: Path, mail_server: MailServer) -> Iterator[Services]:
+    """Like app_env, with SMTP configured: mail really leaves, so the bot may promise it."""
+    from bot.composition import use_services
+
+    services = build_test_services(tmp_path, **mail_server.env)
+    use_services(services)
+    try:
+        yield services
+    finally:
+        use_services(None)
+        services.close()
+
+
+@pytest.fixture()
 def app_env(tmp_path: Path) -> Iterator[Services]:
     """Services of their own for this test, installed as the action server's (actions use them)."""
     from bot.composition import use_services
@@ -76,7 +106,7 @@ def app_env(tmp_path: Path) -> Iterator[Services]:
         services.close()
 
 
-def build_console_app(tmp_path: Path, usernames: tuple[str, ...], password: str) -> Flask:
+def build_console_app(tmp_path: Path, usernames: tuple[str, ...], password: str, **env: str) -> Flask:
     """A gateway app with live Socket.IO and the given agents; Rasa is "down" (nothing listens)."""
     from bot.handoff import agents
     from bot.web import create_app
@@ -88,6 +118,7 @@ def build_console_app(tmp_path: Path, usernames: tuple[str, ...], password: str)
         SECRET_KEY=secrets.token_hex(32),
         RASA_URL=f"http://127.0.0.1:{free_port()}",
         ACTION_SERVER_URL=f"http://127.0.0.1:{free_port()}",
+        **env,
     )
     application = create_app(services)
     application.extensions["socketio"] = create_socketio(application, services)

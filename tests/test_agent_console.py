@@ -386,12 +386,29 @@ def test_live_chat_both_ways(alice: FlaskClient, service: HandoffService, app: F
 
 
 def test_kb_search_answers_in_the_requested_language(alice: FlaskClient) -> None:
-    results = alice.get("/agent/kb/search?q=refund&lang=sk").get_json()["results"]
-    assert results and all(r["answer"] for r in results)
-    assert results[0]["lang"] == "sk"
+    found = alice.get("/agent/kb/search?q=How long does my refund take?&lang=sk").get_json()
+    shown = found["results"] + found["weaker"]
+    assert shown and all(r["answer"] for r in shown)
+    assert shown[0]["lang"] == "sk"
     assert alice.get("/agent/kb/search?q=&lang=sk").status_code == 400
     by_id = alice.get("/agent/kb/search?q=refund_policy&lang=en").get_json()["results"]
     assert by_id[0]["id"] == "refund_policy"
+
+
+def test_kb_search_decides_as_the_bot_does(alice: FlaskClient, app: Flask) -> None:
+    """An unrelated entry at 0.86 is not a match: the console uses the bot's own gate."""
+    kb = app.extensions["services"].knowledge_base
+    for query in ("forgot password", "password forgotten"):
+        found = alice.get("/agent/kb/search", query_string={"q": query, "lang": "en"}).get_json()
+        decision = kb.decide(query)
+        assert [r["id"] for r in found["results"]] == ([decision.entry_id] if decision.answered else [])
+        assert "delete_account" not in [r["id"] for r in found["results"]]
+        assert all(not r["answers"] and r["score"] < found["bar"] for r in found["weaker"])
+    refund = alice.get("/agent/kb/search", query_string={"q": "When will I get my money back after a return?"})
+    answered = refund.get_json()
+    assert answered["results"] and answered["results"][0]["answers"] is True
+    assert answered["results"][0]["score"] >= answered["bar"]
+    assert answered["results"][0]["id"] == kb.decide("When will I get my money back after a return?").entry_id
 
 
 # --- resolving -----------------------------------------------------------------------
@@ -479,3 +496,25 @@ def test_verified_order_and_the_customers_earlier_handoffs_are_shown(
     assert "Electric kettle Voltik" in page and "39.90" in page
     assert f"eva{number}@example.com" in page  # known by the verified order's email
     assert f'href="/agent/handoffs/{earlier}"' in page and "my kettle is late" in page
+
+
+def test_console_language_is_chosen_per_agent_and_remembered(app: Flask) -> None:
+    client = app.test_client()
+    login(client, "bob")
+    token = token_of(client)
+    english = client.get("/agent/").get_data(as_text=True)
+    assert '<html lang="en">' in english and "My conversations" in english
+    assert json_post(client, "/agent/locale", token, {"locale": "xx"}).status_code == 400
+    assert json_post(client, "/agent/locale", token, {"locale": "sk"}).status_code == 200
+    slovak = client.get("/agent/").get_data(as_text=True)
+    assert '<html lang="sk">' in slovak and "Moje rozhovory" in slovak and "My conversations" not in slovak
+    # Remembered on the agent: a new login in another browser (English preference) stays Slovak.
+    other = app.test_client()
+    login(other, "bob")
+    again = other.get("/agent/", headers={"Accept-Language": "en-US"}).get_data(as_text=True)
+    assert "Moje rozhovory" in again
+    # Before choosing, the browser's preference decides (the login page in Hungarian).
+    assert "Ügyintézői bejelentkezés" in app.test_client().get(
+        "/agent/login", headers={"Accept-Language": "hu-HU,hu;q=0.9"}
+    ).get_data(as_text=True)
+    json_post(other, "/agent/locale", token_of(other), {"locale": "en"})

@@ -17,21 +17,31 @@ from sqlalchemy import select, update
 
 from bot.db import session_scope
 from bot.handoff import agents
-from bot.handoff.models import Agent, Conversation, Handoff
+from bot.handoff.models import Agent, Handoff
 from bot.handoff.service import HandoffService
 from bot.handoff.tickets import UnclaimedSweep, compose_email
-from bot.shop.mailer import unseal
+from bot.messages.models import Conversation
+from bot.profile import load_profile
+from bot.settings import DEMO_PROFILE
 from bot.shop.models import OutboxEmail
 from bot.web.console import canned, read_models
 from tests.conftest import agent_id_of, build_console_app
 from tests.support import stack as stack_support
+from tests.support.mail import MailServer
 from tests.test_agent_console import PASSWORD, json_post, login, page_state, pushed_events, token_of
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+def mail() -> Iterator[MailServer]:
+    """A real SMTP server: this deployment can mail, so tickets promise an email reply."""
+    with MailServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory, mail: MailServer) -> Iterator[Flask]:
     tmp: Path = tmp_path_factory.mktemp("console_features")
-    application = build_console_app(tmp, ("carol", "dave"), PASSWORD)
+    application = build_console_app(tmp, ("carol", "dave"), PASSWORD, **mail.env)
     yield application
     application.extensions["services"].close()
 
@@ -61,7 +71,9 @@ def dave(app: Flask) -> FlaskClient:
     return client_for(app, "dave")
 
 
-def queued(service: HandoffService, text: str = "I want to talk to a person", language: str = "en") -> tuple[int, str]:
+def queued(
+    service: HandoffService, text: str = "I want to talk to a person", language: str = "en"
+) -> tuple[int, str]:
     conversation = secrets.token_urlsafe(24)
     service.messages.record(conversation, "customer", text, language=language)
     agents.set_presence(service.url, agent_id(service, "carol"), "online")
@@ -84,8 +96,7 @@ def test_a_copied_cookie_stops_working_after_logout(app: Flask, carol: FlaskClie
     live = app.extensions["socketio"].test_client(app, flask_test_client=copy, auth={"role": "agent"})
     assert live.is_connected()
     assert carol.post("/agent/logout", data={"csrf_token": token_of(carol)}).status_code == 303
-    live.emit("presence", {})  # the next heartbeat closes the open connection of the revoked session
-    assert not live.is_connected()
+    assert not live.is_connected()  # closed by the logout itself, not a heartbeat later
     assert copy.get("/agent/queue.json").status_code == 401
     socket = app.extensions["socketio"].test_client(app, flask_test_client=copy, auth={"role": "agent"})
     assert not socket.is_connected()
@@ -96,12 +107,22 @@ def test_a_password_change_logs_out_every_session(app: Flask, service: HandoffSe
     first, second = client_for(app, "erin"), client_for(app, "erin")
     wrong = first.post(
         "/agent/password",
-        data={"current": "not it", "new": "a new long password", "repeat": "a new long password", "csrf_token": token_of(first)},
+        data={
+            "current": "not it",
+            "new": "a new long password",
+            "repeat": "a new long password",
+            "csrf_token": token_of(first),
+        },
     )
     assert wrong.status_code == 400 and second.get("/agent/queue.json").status_code == 200
     changed = first.post(
         "/agent/password",
-        data={"current": PASSWORD, "new": "a new long password", "repeat": "a new long password", "csrf_token": token_of(first)},
+        data={
+            "current": PASSWORD,
+            "new": "a new long password",
+            "repeat": "a new long password",
+            "csrf_token": token_of(first),
+        },
     )
     assert changed.status_code == 303 and changed.headers["Location"].endswith("/agent/login")
     assert first.get("/agent/queue.json").status_code == 401
@@ -183,7 +204,10 @@ def test_transfer_to_a_colleague_and_back_to_the_queue_with_notes(
     assert moved.status_code == 200
     event = [data for name, data in pushed_events(socket) if name == "queue"][-1]
     assert event == {
-        "handoff_id": handoff_id, "status": "assigned", "agent_id": agent_id(service, "dave"), "transfer": True
+        "handoff_id": handoff_id,
+        "status": "assigned",
+        "agent_id": agent_id(service, "dave"),
+        "transfer": True,
     }
     socket.disconnect()
     state = dave.get(f"/agent/handoffs/{handoff_id}/state").get_json()
@@ -192,10 +216,15 @@ def test_transfer_to_a_colleague_and_back_to_the_queue_with_notes(
     assert state["notes"][-1]["text"] == "Transferred from Carol to Dave: VIP, be kind"
     assert handoff_id in [h["id"] for h in dave.get("/agent/queue.json").get_json()["mine"]]
     # Dave gives it back to the queue: it waits again, in its original place, for anyone.
-    assert json_post(dave, url, token_of(dave), {"to": "queue", "note": "wrong department"}).status_code == 200
+    assert (
+        json_post(dave, url, token_of(dave), {"to": "queue", "note": "wrong department"}).status_code == 200
+    )
     waiting = carol.get("/agent/queue.json").get_json()["waiting"]
     assert handoff_id in [h["id"] for h in waiting]
-    assert read_models.notes(service.url, handoff_id)[-1]["text"] == "Transferred from Dave to the queue: wrong department"
+    assert (
+        read_models.notes(service.url, handoff_id)[-1]["text"]
+        == "Transferred from Dave to the queue: wrong department"
+    )
 
 
 def test_labels_are_validated_shown_and_filter_search(carol: FlaskClient, service: HandoffService) -> None:
@@ -210,7 +239,9 @@ def test_labels_are_validated_shown_and_filter_search(carol: FlaskClient, servic
     assert row["labels"] == ["damaged", "refund"]
     found = carol.get("/agent/search?label=damaged", headers={"Accept": "application/json"}).get_json()
     assert [r["id"] for r in found["results"]] == [handoff_id]
-    assert json_post(carol, url, token, {"label": "refund", "present": False}).get_json()["labels"] == ["damaged"]
+    assert json_post(carol, url, token, {"label": "refund", "present": False}).get_json()["labels"] == [
+        "damaged"
+    ]
     assert json_post(carol, "/agent/handoffs/999999/labels", token, {"label": "x"}).status_code == 404
 
 
@@ -227,7 +258,9 @@ def test_search_by_email_order_number_and_text(carol: FlaskClient, service: Hand
         db.get(Handoff, by_order).context = {"transcript": [], "slots": {}, "verified_order": number}
 
     def ids(query: str) -> list[int]:
-        response = carol.get("/agent/search", query_string={"q": query}, headers={"Accept": "application/json"})
+        response = carol.get(
+            "/agent/search", query_string={"q": query}, headers={"Accept": "application/json"}
+        )
         assert response.status_code == 200
         return [r["id"] for r in response.get_json()["results"]]
 
@@ -266,7 +299,7 @@ def test_canned_answer_problems_are_all_reported() -> None:
 def test_canned_answers_come_in_the_customers_language(carol: FlaskClient, service: HandoffService) -> None:
     sk = carol.get("/agent/canned.json?lang=sk").get_json()["answers"]
     refund = next(a for a in sk if a["shortcode"] == "refund")
-    assert refund["lang"] == "sk" and "pracovných dní" in refund["text"]
+    assert refund["lang"] == "sk" and "**14 dní**" in refund["text"]  # the profile's refund_days
     assert carol.get("/agent/canned.json?lang=xx").status_code == 400
     handoff_id, _ = queued(service, "Chcem hovoriť s človekom", language="sk")
     state = page_state(carol.get(f"/agent/handoffs/{handoff_id}").get_data(as_text=True))
@@ -296,7 +329,9 @@ def test_an_unclaimed_handoff_becomes_a_ticket_once(app: Flask, service: Handoff
     assert len(told) == 1 and "10 minutes" in told[0]["text"] and "email" in told[0]["text"]
     # The customer answers with an address: it goes on the ticket, not to the bot.
     customer = app.test_client()
-    answer = customer.post("/api/chat", json={"session_id": conversation, "text": "it is jo@example.com"}).get_json()
+    answer = customer.post(
+        "/api/chat", json={"session_id": conversation, "text": "it is jo@example.com"}
+    ).get_json()
     assert answer["messages"][-1]["text"] == "Thank you. We'll reply to jo@example.com within 24 hours."
     with session_scope(service.url) as db:
         assert db.get(Handoff, stale).contact_email == "jo@example.com"
@@ -318,7 +353,7 @@ def test_a_verified_customer_is_told_where_the_reply_goes(service: HandoffServic
 
 
 def test_an_email_answer_keeps_the_promise_and_shows_in_the_chat(
-    app: Flask, carol: FlaskClient, service: HandoffService
+    app: Flask, carol: FlaskClient, service: HandoffService, mail: MailServer
 ) -> None:
     handoff_id, conversation = queued(service, "Moja kanvica nefunguje", language="sk")
     service.link_customer(conversation, "peter@example.sk")
@@ -331,11 +366,12 @@ def test_an_email_answer_keeps_the_promise_and_shows_in_the_chat(
     assert sent.status_code == 200 and sent.get_json()["to"] == "peter@example.sk"
     state = carol.get(f"/agent/handoffs/{handoff_id}/state").get_json()["handoff"]
     assert state["promise_kept_at"] and state["email_reply_at"]
+    received = mail.wait_for(lambda m: m["To"] == "peter@example.sk")  # at the SMTP server
     with session_scope(service.url) as db:
-        mail = db.execute(select(OutboxEmail).where(OutboxEmail.to_address == "peter@example.sk")).scalar_one()
-        body = unseal(app.extensions["services"].secret, mail.body)
-        assert "Pošleme vám novú kanvicu." not in mail.body  # sealed at rest
-    assert mail.subject == "Vaša požiadavka na podporu VoltMart"
+        stored = db.execute(select(OutboxEmail).where(OutboxEmail.to_address == "peter@example.sk")).scalar_one()
+        assert "Pošleme vám novú kanvicu." not in stored.body  # sealed at rest (and emptied once sent)
+    body = MailServer.text(received)
+    assert received["Subject"] == "Vaša požiadavka na podporu VoltMart"
     assert body.startswith("Dobrý deň,") and "> Moja kanvica nefunguje" in body and "Carol" in body
     chat = service.messages.after(conversation)
     assert chat[-1]["sender"] == "agent" and chat[-1]["text"] == "Pošleme vám novú kanvicu."
@@ -345,6 +381,40 @@ def test_an_email_answer_keeps_the_promise_and_shows_in_the_chat(
 
 
 def test_compose_email_falls_back_to_english() -> None:
-    subject, body = compose_email("de", "Hello there", "Ann", ["where is my order"])
+    subject, body = compose_email("de", "Hello there", "Ann", ["where is my order"], load_profile(DEMO_PROFILE))
     assert subject == "Your VoltMart support request"
-    assert body == "Hello,\n\nHello there\n\nYou wrote to us in the chat:\n> where is my order\n\nAnn, VoltMart customer support\n"
+    assert (
+        body
+        == "Hello,\n\nHello there\n\nYou wrote to us in the chat:\n> where is my order\n\nAnn, VoltMart customer support\n"
+    )
+
+
+def test_the_queue_shows_each_conversations_channel_and_filters_by_it(
+    app: Flask, service: HandoffService, carol: FlaskClient
+) -> None:
+    from datetime import timedelta
+
+    from bot.messages.models import Channel
+
+    widget_handoff, _ = queued(service)
+    chat = service.messages.channel_conversation(Channel.TELEGRAM, "9001", timedelta(hours=2))
+    service.messages.record(chat, "customer", "a person please", language="en")
+    telegram_handoff = service.start(
+        chat, "customer_request", "en", {"transcript": [], "slots": {}}
+    ).handoff_id
+    everything = carol.get("/agent/queue.json").get_json()["waiting"]
+    channels = {row["id"]: row["channel"] for row in everything}
+    assert channels[widget_handoff] == "widget" and channels[telegram_handoff] == "telegram"
+    only_telegram = carol.get("/agent/queue.json?channel=telegram").get_json()
+    assert [row["id"] for row in only_telegram["waiting"]] == [telegram_handoff]
+    assert widget_handoff in [
+        row["id"] for row in carol.get("/agent/queue.json?channel=widget").get_json()["waiting"]
+    ]
+    assert telegram_handoff not in [
+        row["id"] for row in carol.get("/agent/queue.json?channel=widget").get_json()["waiting"]
+    ]
+    assert carol.get("/agent/queue.json?channel=fax").status_code == 400
+    assert only_telegram["channels"] == ["widget", "email", "telegram"]
+    assert 'data-testid="channel-filter"' in carol.get("/agent/").get_data(as_text=True)
+    panel = carol.get(f"/agent/handoffs/{telegram_handoff}/state").get_json()
+    assert panel["handoff"]["channel"] == "telegram"

@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 
 from bot.analytics.models import AnalyticsEvent
 from bot.db import insert_ignore, session_scope
-from bot.handoff.models import ChatMessage
+from bot.messages.models import ChatMessage
 from bot.shop.security import redact
 
 log = logging.getLogger(__name__)

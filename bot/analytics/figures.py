@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 from bot.analytics.events import FAQ_ANSWER, FAQ_FEEDBACK
 from bot.analytics.models import AnalyticsEvent
 from bot.db import session_scope
-from bot.handoff.models import Agent, ChatMessage, Conversation, Handoff
+from bot.handoff.models import Agent, Handoff
+from bot.messages.models import ChatMessage, Conversation
 
 REPEAT_WINDOW = timedelta(days=7)
 SATISFIED = (4, 5)
@@ -47,6 +48,8 @@ DEFINITIONS: dict[str, str] = {
     "latest vote per answer).",
     "promises": "Email reply promises made in the range: kept in time, broken (kept late or overdue), "
     "or still open.",
+    "by_channel": "Every figure again per channel the conversation took place on (widget, email, "
+    "Telegram); each conversation has one channel, so the channels' counts add up to the total.",
 }
 
 
@@ -187,7 +190,7 @@ def load_conversations(url: str, start: date, end: date) -> list[ConversationFac
                 ConversationFacts(
                     conversation.id,
                     conversation.language,
-                    "web",
+                    conversation.channel,
                     first_at,
                     first_bot.get(conversation.id),
                     customer.lower() if customer else None,
@@ -328,6 +331,7 @@ def trend(conversations: list[ConversationFacts], start: date, end: date) -> lis
                 "contained": sum(c.contained for c in own),
                 "handed_off": sum(not c.contained for c in own),
                 "csat": csat(ratings, 0)["score"],
+                "by_channel": dict(sorted(Counter(c.channel for c in own).items())),
             }
         )
         day += timedelta(days=1)

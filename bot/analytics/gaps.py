@@ -22,9 +22,9 @@ from sqlalchemy import select
 from bot.analytics.events import FAQ_FEEDBACK, UNANSWERED_KINDS, clean_text
 from bot.analytics.models import AnalyticsEvent
 from bot.db import session_scope
-from bot.handoff.models import ChatMessage
 from bot.kb.embedder import Embedder
 from bot.kb.service import KnowledgeBase
+from bot.messages.models import ChatMessage
 
 # Average-linkage cosine distance, on language-centred vectors, under which two groups merge
 # (same question in other languages sits at ~0.3-0.5 there, other topics at ~0.7 and more).
@@ -40,6 +40,13 @@ NEAR_ENTRY_SCORE = 0.55
 LANGUAGE_GAP = 0.08
 EXAMPLES = 6
 DRAFTS = 4
+# An agent reply is a draft for a group's question when it is about that question: its passage
+# vector is this close to the customer's question (e5; greetings and "anything else?" score
+# ~0.78-0.81 against any question, answers to it ~0.86-0.90) and within RELATED_SPREAD of the
+# conversation's most related reply (an answer to the next question is not a draft for this one).
+RELATED_REPLY = 0.83
+RELATED_SPREAD = 0.02
+REPLIES_PER_CONVERSATION = 6
 
 
 @dataclass
@@ -53,6 +60,7 @@ class GapMessage:
     addressed_entry: str | None
     comment: str | None = None
     vector: np.ndarray | None = None
+    dismissed: bool = False
 
 
 @dataclass
@@ -73,6 +81,16 @@ class GapGroup:
     @property
     def addressed(self) -> bool:
         return all(m.addressed_entry for m in self.messages)
+
+    @property
+    def dismissed(self) -> bool:
+        """Dismissed by a supervisor, and no new message has joined the group since."""
+        return not self.addressed and all(m.dismissed or m.addressed_entry for m in self.messages)
+
+    @property
+    def near(self) -> bool:
+        """The nearest entry is really near (otherwise it is only the least far one)."""
+        return self.kind != "new_topic"
 
     @property
     def addressed_entry(self) -> str | None:
@@ -102,6 +120,8 @@ class GapGroup:
             "missing_languages": self.missing_languages,
             "nearest_id": self.nearest_id,
             "nearest_score": None if self.nearest_score is None else round(self.nearest_score, 3),
+            "near": self.near,
+            "dismissed": self.dismissed,
             "examples": [{"text": m.text, "language": m.language, "kind": m.kind} for m in self.examples()],
             "comments": [m.comment for m in self.messages if m.comment][:EXAMPLES],
             "drafts": self.drafts,
@@ -140,6 +160,7 @@ def collect(url: str, since: datetime, limit: int = 50_000) -> list[GapMessage]:
                     e.addressed_entry,
                     e.comment,
                     vector,
+                    e.dismissed_at is not None,
                 )
             )
     return messages
@@ -272,7 +293,11 @@ def describe(group: GapGroup, kb: KnowledgeBase | None, phrasings: PhrasingVecto
     centred = [language_centred(m.vector.reshape(1, -1), [m.language], means)[0] for m in group.messages]
     centre = _normalise(np.mean(np.stack(centred), axis=0, keepdims=True))[0]
     group.nearest_id, group.nearest_score = phrasings.nearest(centre)
-    if group.nearest_id is None or group.nearest_score < NEAR_ENTRY_SCORE:
+    if (
+        group.nearest_id is None
+        or group.nearest_score < NEAR_ENTRY_SCORE
+        or not _search_agrees(kb, group, group.nearest_id)
+    ):
         group.kind = "new_topic"
         return
     entry = kb.entry(group.nearest_id)
@@ -294,6 +319,17 @@ def describe(group: GapGroup, kb: KnowledgeBase | None, phrasings: PhrasingVecto
     group.kind = "missing_language" if missing else "missing_phrasings"
 
 
+def _search_agrees(kb: KnowledgeBase, group: GapGroup, entry_id: str, k: int = 3) -> bool:
+    """Most of the group's messages find ``entry_id`` among the bot's own top hits too.
+
+    Top 3, not top 1: a question in a language the entry lacks finds it below entries
+    that have phrasings in that language.
+    """
+    dense = kb.snapshot.dense
+    found = [{h.entry_id for h in dense.run(m.vector, k)} for m in group.messages]
+    return sum(1 for hits in found if entry_id in hits) * 2 > len(found)
+
+
 def agent_replies(url: str, conversation_ids: set[str]) -> dict[str, list[tuple[datetime, str]]]:
     """Every agent message of these conversations, oldest first (one query per report)."""
     replies: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
@@ -312,21 +348,39 @@ def agent_replies(url: str, conversation_ids: set[str]) -> dict[str, list[tuple[
 
 
 def agent_drafts(
-    group: GapGroup, replies: dict[str, list[tuple[datetime, str]]], limit: int = DRAFTS
+    group: GapGroup,
+    replies: dict[str, list[tuple[datetime, str]]],
+    embedder: Embedder | None = None,
+    limit: int = DRAFTS,
 ) -> list[str]:
-    """The first two agent replies after the group's messages, in the same conversations."""
-    firsts: dict[str, datetime] = {}
+    """The agent replies that answered the group's questions, in the same conversations.
+
+    Only replies after the question, and (with an embedder) only those about it: a
+    greeting, "anything else?" or the answer to a later question is not a draft.
+    """
+    firsts: dict[str, GapMessage] = {}
     for m in group.messages:
         if m.conversation_id and (
-            m.conversation_id not in firsts or m.created_at < firsts[m.conversation_id]
+            m.conversation_id not in firsts or m.created_at < firsts[m.conversation_id].created_at
         ):
-            firsts[m.conversation_id] = m.created_at
+            firsts[m.conversation_id] = m
     drafts: list[str] = []
-    for cid, since in sorted(firsts.items(), key=lambda item: item[1]):
-        for _created, text in [r for r in replies.get(cid, []) if r[0] >= since][:2]:
-            cleaned = clean_text(text)
-            if cleaned and cleaned not in drafts and len(drafts) < limit:
-                drafts.append(cleaned)
+    for cid, question in sorted(firsts.items(), key=lambda item: item[1].created_at):
+        after = [text for created, text in replies.get(cid, []) if created >= question.created_at]
+        candidates = [t for t in (clean_text(t) for t in after[:REPLIES_PER_CONVERSATION]) if t]
+        if embedder is not None and question.vector is not None and candidates:
+            scores = embedder.embed_passages(candidates) @ question.vector
+            best = float(np.max(scores))
+            candidates = [
+                t
+                for t, score in zip(candidates, scores, strict=True)
+                if score >= RELATED_REPLY and score >= best - RELATED_SPREAD
+            ]
+        elif embedder is None:
+            candidates = candidates[:1]  # without vectors, only the reply right after the question
+        for text in candidates:
+            if text not in drafts and len(drafts) < limit:
+                drafts.append(text)
     return drafts
 
 
@@ -359,9 +413,9 @@ def gap_groups(
         centroid = _normalise(vectors[rows].mean(axis=0, keepdims=True))[0]
         group = GapGroup([messages[i] for i in rows], centroid)
         describe(group, kb, phrasings)
-        group.drafts = agent_drafts(group, replies)
+        group.drafts = agent_drafts(group, replies, kb.embedder if kb is not None else None)
         groups.append(group)
-    groups.sort(key=lambda g: (g.addressed, -g.size, -len(g.languages)))
+    groups.sort(key=lambda g: (g.addressed, g.dismissed, -g.size, -len(g.languages)))
     return groups
 
 
@@ -372,6 +426,18 @@ def mark_addressed(url: str, event_ids: list[int], entry_id: str) -> int:
         )
         for event in events:
             event.addressed_entry, event.addressed_at = entry_id, datetime.utcnow()
+        return len(events)
+
+
+def dismiss(url: str, event_ids: list[int]) -> int:
+    """Hide a group: its messages are dismissed; the group returns when a new message joins it."""
+    with session_scope(url) as session:
+        events = (
+            session.execute(select(AnalyticsEvent).where(AnalyticsEvent.id.in_(event_ids))).scalars().all()
+        )
+        now = datetime.utcnow()
+        for event in events:
+            event.dismissed_at = now
         return len(events)
 
 

@@ -33,6 +33,8 @@ class AnalyticsEvent(Base):
     # Set when the content team acted on the gap group holding this message.
     addressed_entry = Column(String(64), nullable=True)
     addressed_at = Column(DateTime, nullable=True)
+    # A supervisor dismissed the gap group holding this message (a group with newer messages returns).
+    dismissed_at = Column(DateTime, nullable=True)
     # The message's embedding, filled by the gap report on first use (float32 bytes).
     embedding = Column(LargeBinary, nullable=True)
     embedding_model = Column(String(80), nullable=True)

@@ -12,18 +12,39 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bot.cli import agents, db, deploy, kb, privacy, route, seed, serve, supervise, worker
+    from bot.cli import (
+        agents,
+        backup,
+        db,
+        deploy,
+        email,
+        init,
+        kb,
+        privacy,
+        route,
+        seed,
+        serve,
+        supervise,
+        telegram,
+        worker,
+    )
 
-    parser = argparse.ArgumentParser(prog="python -m bot", description="VoltMart support bot")
+    parser = argparse.ArgumentParser(prog="python -m bot", description="customer-support bot for online shops")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (route, kb, agents, seed, serve, supervise, db, deploy, privacy, worker):
+    for module in (route, kb, agents, seed, serve, supervise, db, deploy, privacy, telegram, email, worker, backup, init):
         module.register(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bot.profile import ProfileError
     from bot.settings import load_settings
 
-    logging.basicConfig(level=load_settings().log_level, stream=sys.stderr)
+    try:
+        level = load_settings().log_level
+    except ProfileError as error:  # every problem as file:line, not a traceback
+        print(f"the shop profile cannot be used:\n{error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=level, stream=sys.stderr)
     args = build_parser().parse_args(argv)
     return int(args.handler(args) or 0)

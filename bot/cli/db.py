@@ -36,8 +36,8 @@ def _database_url() -> str:
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
-    from bot.db import OutdatedSchema, init_db
-    from bot.migrations import ensure_database
+    from bot.db import OutdatedSchema
+    from bot.migrations import ensure_database, init_db
 
     url = _database_url()
     if args.create_database and ensure_database(url):

@@ -23,7 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_production(args: argparse.Namespace) -> int:
-    from bot.deploy.topology import ProductionPorts, production_topology, write_production_configs
+    from bot.deploy.configs import write_production_configs
+    from bot.deploy.topology import ProductionPorts, production_topology
     from bot.settings import ROOT
 
     run_dir = Path(args.run_dir).resolve()

@@ -39,11 +39,17 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from bot.kb.facts import check_facts
     from bot.kb.service import validate
     from bot.settings import load_settings
 
-    path = args.path or load_settings().kb_path
-    result = validate(path)
+    settings = load_settings()
+    path = args.path or settings.kb_path
+    result = validate(path, settings.shop.languages)
+    # Facts the profile holds, typed by hand (or placeholders it does not know).
+    result.issues.extend(check_facts(result.entries, settings.shop))
+    if not result.errors and result.entries:
+        result.issues.extend(_gate_issues(result.entries))
     for issue in result.issues:
         print(issue, file=sys.stderr if issue.severity == "error" else sys.stdout)
     print(
@@ -52,6 +58,19 @@ def run_check(args: argparse.Namespace) -> int:
     )
     failed = bool(result.errors) or (args.strict and bool(result.warnings))
     return 1 if failed else 0
+
+
+def _gate_issues(entries: list) -> list:
+    """Fit the answer gate on these entries (aside: the live index is not touched) and ask it."""
+    from bot.kb.embedder import create_embedder
+    from bot.kb.gate import gate_issues
+    from bot.kb.index import build_index
+    from bot.settings import load_settings
+
+    settings = load_settings()
+    embedder = create_embedder(settings.embedder.backend, settings.embedder.model)
+    index = build_index(entries, embedder, settings.kb_index_dir, save=False)
+    return gate_issues(entries, index.gate)
 
 
 def _knowledge_base(path: Path | None) -> KnowledgeBase:
@@ -98,7 +117,10 @@ def run_search(args: argparse.Namespace) -> int:
         note = "" if used == lang else f" (no {lang} translation; English shown)"
         print(f"\nanswer [{decision.entry_id}, {used}]{note}:\n{answer}")
     else:
-        print(f"\nno answer: best score {decision.score:.3f} is below the threshold or too close to the next")
+        print(
+            f"\nno answer: best score {decision.score:.3f}, P(right) {decision.probability:.2f} "
+            "is below 1 - routing.max_risk for this FAQ"
+        )
     return 0
 
 

@@ -73,9 +73,9 @@ class RouteEngine:
         self.router = composition.router()
         self.loop = asyncio.new_event_loop()
 
-    def route(self, text: str, lang_hint: str | None = None) -> dict[str, Any]:
+    def route(self, text: str, lang_hint: str | None = None, details: bool = False) -> dict[str, Any]:
         parse = self.loop.run_until_complete(self.agent.parse_message(text))
-        return self.router.decide(text, parse, lang_hint=lang_hint).as_dict(text)
+        return self.router.decide(text, parse, lang_hint=lang_hint).as_dict(text, details)
 
 
 def evaluate(engine: RouteEngine, items: list[dict[str, Any]]) -> dict[str, Any]:

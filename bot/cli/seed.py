@@ -14,11 +14,14 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from bot.db import OutdatedSchema
+    from bot.migrations import init_db
     from bot.settings import load_settings
     from bot.shop.seed import seed_demo_data
 
     try:
-        orders = seed_demo_data(load_settings().database_url)
+        url = load_settings().database_url
+        init_db(url)
+        orders = seed_demo_data(url)
     except OutdatedSchema as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

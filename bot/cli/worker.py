@@ -15,7 +15,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from bot.settings import get_settings
+    from bot.composition import get_settings
     from bot.worker import Worker, jobs_from
 
     logging.getLogger("bot.worker").setLevel(logging.INFO)

@@ -8,6 +8,10 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.deploy.topology import ProductionPorts, Topology
+from bot.settings import AttachmentSettings
+
+# The upload paths (widget and console attachments) take a file plus its form; 1 MB to spare.
+UPLOAD_BODY_MB = AttachmentSettings().max_file_bytes // (1024 * 1024) + 1
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "deploy" / "nginx"
 
@@ -20,9 +24,10 @@ class Site:
     actions_proxy_port: int
     server_name: str = ""
     tls: tuple[str, ...] = ()  # ssl_certificate ... lines for a public site
+    upload_body_mb: int = UPLOAD_BODY_MB
 
 
-# What deploy/nginx/voltmart.conf holds: the site a shop copies to /etc/nginx/sites-available/.
+# What deploy/nginx/support-bot.conf holds: the site a shop copies to /etc/nginx/sites-available/.
 SHOP_SITE = Site(
     listen="443 ssl http2",
     server_name="support.example.com",

@@ -1,7 +1,7 @@
 """The supervisord configuration for a set of programs (``make run``, ``make run-prod``, tests).
 
-Secrets never enter the file: commands refer to the environment supervisord was
-started with (``%(ENV_RASA_TOKEN)s``), which its programs inherit.
+Secrets never enter the file nor a command line: programs inherit the environment
+supervisord was started with, and read them from there (Rasa's token: bot.rasa_server.token).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def embedded_programs(
     return [
         Program(
             "rasa",
-            f"{venv_bin}/python -m bot.rasa_server run --enable-api --auth-token %(ENV_RASA_TOKEN)s -i 127.0.0.1 -p {rasa_port} "
+            f"{venv_bin}/python -m bot.rasa_server run --enable-api -i 127.0.0.1 -p {rasa_port} "
             "--endpoints %(ENV_RASA_ENDPOINTS)s --credentials credentials.yml --model %(ENV_RASA_MODEL)s",
             startsecs=3,
         ),

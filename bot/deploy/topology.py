@@ -93,9 +93,7 @@ def production_topology(
                     "-m",
                     "bot.rasa_server",  # `rasa`, with bot.rasa_server.fixes
                     "run",
-                    "--enable-api",
-                    "--auth-token",
-                    "RASA_TOKEN",
+                    "--enable-api",  # the token comes from RASA_TOKEN (bot.rasa_server.token), not argv
                     "-i",
                     "127.0.0.1",
                     "-p",
@@ -106,7 +104,6 @@ def production_topology(
                     "credentials.yml",
                     "--model",
                     model,
-                    secrets={"RASA_TOKEN": "RASA_TOKEN"},
                 ),
                 port=port,
                 environment={"ACTION_ENDPOINT_URL": f"{actions_url}/webhook"},
@@ -163,12 +160,3 @@ def production_topology(
     return Topology(
         name="production", root=root, run_dir=run_dir, programs=tuple(programs), public_port=ports.proxy
     )
-
-
-def write_production_configs(topology: Topology) -> Path:
-    """nginx's config and supervisord's for the topology; returns supervisord's."""
-    from bot.deploy.nginx import write_nginx_config
-    from bot.deploy.supervisor import write_supervisor_config
-
-    write_nginx_config(topology)
-    return write_supervisor_config(list(topology.programs), topology.run_dir, topology.root)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from bot.db import init_db, session_scope
-from bot.handoff.models import Agent
+from bot.db import session_scope
+from bot.handoff.models import Agent, AgentNote, Handoff
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
@@ -32,9 +32,11 @@ def _check(username: str, password: str, role: str | None) -> None:
 def upsert_agent(
     url: str, username: str, password: str, display_name: str | None = None, role: str | None = None
 ) -> bool:
-    """Create the agent, or set a new password (and role); returns True when created."""
+    """Create the agent, or set a new password (and role); returns True when created.
+
+    The database must be migrated already (``bot.migrations.init_db``, which services do).
+    """
     _check(username, password, role)
-    init_db(url)
     with session_scope(url) as session:
         agent = session.execute(select(Agent).where(Agent.username == username)).scalar_one_or_none()
         hashed = generate_password_hash(password)
@@ -90,12 +92,38 @@ def list_agents(url: str) -> list[dict]:
 
 
 def set_disabled(url: str, agent_id: int, disabled: bool) -> bool:
-    """Disable (or enable again) a login; a disabled agent's open sessions stop working at once."""
+    """Disable (or enable again) a login; False when there is no such agent.
+
+    Disabling revokes every session for good: the session generation moves on, so
+    enabling the login again does not revive a cookie issued before. The agent's
+    conversations go back to the queue (a note says why), so nobody waits on a login
+    that can no longer answer.
+    """
+    now = datetime.utcnow()
     with session_scope(url) as session:
         agent = session.get(Agent, agent_id)
         if agent is None:
             return False
-        agent.disabled_at = datetime.utcnow() if disabled else None
+        if not disabled:
+            agent.disabled_at = None
+            return True
+        agent.disabled_at = agent.disabled_at or now
+        agent.session_generation = (agent.session_generation or 0) + 1
+        agent.presence = "offline"
+        held = session.scalars(
+            select(Handoff.id).where(Handoff.agent_id == agent_id, Handoff.status == "assigned")
+        ).all()
+        if held:
+            session.execute(
+                update(Handoff)
+                .where(Handoff.id.in_(held), Handoff.status == "assigned", Handoff.agent_id == agent_id)
+                .values(status="queued", agent_id=None, claimed_at=None, queued_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            text = f"Returned to the queue: {agent.display_name}'s login was disabled."
+            session.add_all(
+                AgentNote(handoff_id=h, agent_id=agent_id, text=text, kind="transfer") for h in held
+            )
         return True
 
 
@@ -147,6 +175,16 @@ def set_presence(url: str, agent_id: int, presence: str) -> None:
         if agent is not None:
             agent.presence = presence
             agent.last_seen_at = datetime.utcnow()
+
+
+def set_locale(url: str, agent_id: int, locale: str, allowed: tuple[str, ...]) -> None:
+    """The console's language for this agent, remembered across sessions and browsers."""
+    if locale not in allowed:
+        raise ValueError(f"language is one of {', '.join(allowed)}")
+    with session_scope(url) as session:
+        agent = session.get(Agent, agent_id)
+        if agent is not None:
+            agent.locale = locale
 
 
 def touch(url: str, agent_id: int) -> Agent | None:

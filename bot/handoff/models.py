@@ -1,14 +1,12 @@
-"""Conversation log and handoff tables (the gateway and the action server share them)."""
+"""Handoff tables: agents, handoffs, notes, labels (the gateway and the action server share them)."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
-    Boolean,
     Column,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     String,
     Text,
@@ -17,40 +15,6 @@ from sqlalchemy import (
 
 from bot.db import Base
 from bot.shop.models import utcnow
-
-
-class Conversation(Base):
-    __tablename__ = "conversations"
-    id = Column(String(64), primary_key=True)  # the widget's random session id
-    language = Column(String(5), default="en", nullable=False)
-    mode = Column(String(12), default="bot", nullable=False)  # bot | handoff
-    created_at = Column(DateTime, default=utcnow, nullable=False)
-    last_activity_at = Column(DateTime, default=utcnow, nullable=False)
-    customer_email = Column(String(254), nullable=True)  # set once verified
-    # True from a live handoff until the gateway has resumed the Rasa tracker.
-    rasa_paused = Column(Boolean, default=False, nullable=False)
-    ended_at = Column(DateTime, nullable=True)  # "end chat": the id is never accepted again
-
-
-class ChatMessage(Base):
-    __tablename__ = "chat_messages"
-    __table_args__ = (UniqueConstraint("conversation_id", "client_id", name="uq_client_message"),)
-    id = Column(Integer, primary_key=True)
-    conversation_id = Column(String(64), ForeignKey("conversations.id"), nullable=False, index=True)
-    sender = Column(String(10), nullable=False)  # customer | bot | agent | system
-    text = Column(Text, nullable=False, default="")
-    buttons = Column(JSON(none_as_null=True), nullable=True)
-    agent_name = Column(String(80), nullable=True)
-    client_id = Column(String(64), nullable=True)  # idempotency key from the widget
-    meta = Column(JSON(none_as_null=True), nullable=True)
-    created_at = Column(DateTime, default=utcnow, nullable=False)
-    # Customer messages on their way to Rasa: none (not for the bot) | pending | relaying | done.
-    relay_state = Column(String(10), default="none", nullable=False, server_default="none")
-    relay_node = Column(String(64), nullable=True)  # the gateway that is delivering it
-    relay_claimed_at = Column(DateTime, nullable=True)
-
-
-Index("ix_chat_messages_relay", ChatMessage.relay_state, ChatMessage.conversation_id)
 
 
 class Agent(Base):
@@ -67,6 +31,8 @@ class Agent(Base):
     presence = Column(String(8), default="offline", nullable=False, server_default="offline")
     # Bumped by logout and password change: every cookie issued before stops working.
     session_generation = Column(Integer, default=0, nullable=False, server_default="0")
+    # The console's language for this agent (en/ru/sk/hu); None: the browser's preference.
+    locale = Column(String(5), nullable=True)
 
 
 class Handoff(Base):

@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 
 from bot.db import insert_ignore, session_scope
-from bot.handoff.models import Agent, AgentNote, Conversation, ConversationLabel, Handoff
+from bot.handoff.models import Agent, AgentNote, ConversationLabel, Handoff
+from bot.handoff.notices import NoticeKind, notify_customer
 from bot.messages.bus import AGENTS_ROOM
 from bot.messages.log import MessageLog, ensure_conversation
+from bot.messages.models import Conversation
 from bot.settings import HandoffSettings
 from bot.shop.security import redact
 
@@ -65,6 +67,10 @@ class HandoffService:
         self.messages.bus.publish(
             "queue", {"handoff_id": handoff_id, "status": status, **extra}, AGENTS_ROOM
         )
+
+    def queue_reshuffled(self) -> None:
+        """Several handoffs changed at once (e.g. a disabled agent's went back): consoles re-read."""
+        self.messages.bus.publish("queue", {"handoff_id": None, "status": "queued"}, AGENTS_ROOM)
 
     # --- presence -----------------------------------------------------------
     def online_agents(self, now: datetime | None = None) -> int:
@@ -208,9 +214,35 @@ class HandoffService:
                 raise ClaimConflict(
                     f"already taken by {owner}" if owner else "this conversation is no longer waiting"
                 )
+            conversation_id = session.scalar(select(Handoff.conversation_id).where(Handoff.id == handoff_id))
+            name = session.scalar(select(Agent.display_name).where(Agent.id == agent_id))
         self._queue_changed(handoff_id, "assigned")
+        notify_customer(self.messages, conversation_id, NoticeKind.JOINED, name)
 
-    def agent_reply(self, handoff_id: int, agent: Agent, text: str) -> dict[str, Any]:
+    def assigned_conversation(self, handoff_id: int, agent_id: int) -> str:
+        """The conversation of a handoff this agent has, or ClaimConflict (checked before a file is stored)."""
+        with session_scope(self.url) as session:
+            handoff = session.get(Handoff, handoff_id)
+            if handoff is None or handoff.status != "assigned" or handoff.agent_id != agent_id:
+                raise ClaimConflict("claim this conversation before replying")
+            return handoff.conversation_id
+
+    def conversations_held_by(self, agent_id: int) -> list[str]:
+        """The conversations an agent has now (their customers are told if they go back to the queue)."""
+        with session_scope(self.url) as session:
+            return list(
+                session.scalars(
+                    select(Handoff.conversation_id).where(Handoff.agent_id == agent_id, Handoff.status == "assigned")
+                )
+            )
+
+    def tell_back_in_queue(self, conversation_ids: list[str]) -> None:
+        for conversation_id in conversation_ids:
+            notify_customer(self.messages, conversation_id, NoticeKind.QUEUED, None)
+
+    def agent_reply(
+        self, handoff_id: int, agent: Agent, text: str, attachment_id: int | None = None
+    ) -> dict[str, Any]:
         with session_scope(self.url) as session:
             handoff = session.get(Handoff, handoff_id)
             if handoff is None or handoff.status != "assigned" or handoff.agent_id != agent.id:
@@ -218,7 +250,9 @@ class HandoffService:
             if handoff.first_agent_reply_at is None:
                 handoff.first_agent_reply_at = datetime.utcnow()
             conversation_id = handoff.conversation_id
-        message, _ = self.messages.record(conversation_id, "agent", text, agent_name=agent.display_name)
+        message, _ = self.messages.record(
+            conversation_id, "agent", text, agent_name=agent.display_name, attachment_id=attachment_id
+        )
         return message
 
     def add_note(self, handoff_id: int, agent_id: int, text: str, kind: str = "note") -> None:
@@ -233,7 +267,9 @@ class HandoffService:
         now = datetime.utcnow()
         with session_scope(self.url) as session:
             names = dict(session.execute(select(Agent.id, Agent.display_name)).all())
-            if to_agent_id is not None and (to_agent_id not in names or to_agent_id == from_agent_id):
+            enabled = set(session.scalars(select(Agent.id).where(Agent.disabled_at.is_(None))))
+            # Only to a colleague who can log in: a disabled login would hold it out of every queue.
+            if to_agent_id is not None and (to_agent_id not in enabled or to_agent_id == from_agent_id):
                 raise LookupError("choose another agent to transfer to")
             values: dict[str, Any] = (
                 {"agent_id": to_agent_id, "claimed_at": now}
@@ -248,6 +284,7 @@ class HandoffService:
             )
             if result.rowcount != 1:
                 raise ClaimConflict("only the assigned agent can transfer this conversation")
+            conversation_id = session.scalar(select(Handoff.conversation_id).where(Handoff.id == handoff_id))
             target = names[to_agent_id] if to_agent_id is not None else "the queue"
             text = f"Transferred from {names.get(from_agent_id, '?')} to {target}"
             text += f": {note}" if note else "."
@@ -255,6 +292,10 @@ class HandoffService:
         self._queue_changed(
             handoff_id, "assigned" if to_agent_id is not None else "queued", agent_id=to_agent_id, transfer=True
         )
+        if to_agent_id is not None:
+            notify_customer(self.messages, conversation_id, NoticeKind.TRANSFERRED, names[to_agent_id])
+        else:
+            notify_customer(self.messages, conversation_id, NoticeKind.QUEUED, None)
 
     # --- labels -------------------------------------------------------------
     def set_label(self, handoff_id: int, label: str, present: bool) -> list[str]:
@@ -399,6 +440,8 @@ class HandoffService:
             conversation = session.get(Conversation, handoff.conversation_id)
             conversation.mode = "bot"
             conversation_id = handoff.conversation_id
+            name = session.scalar(select(Agent.display_name).where(Agent.id == agent_id))
+        notify_customer(self.messages, conversation_id, NoticeKind.LEFT, name)
         self.messages.publish_mode(conversation_id, "bot")
         self._queue_changed(handoff_id, "resolved")
         return conversation_id

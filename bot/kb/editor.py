@@ -24,7 +24,19 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 from bot.kb.loader import ID_PATTERN, faq_files, load_directory
 from bot.kb.schema import LANGUAGES, Issue
 
-FILE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}\.yml$")
+# fullmatch: with match(), "$" would also accept a name ending in a newline (never loaded).
+FILE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,40}\.yml")
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask would, for every thread)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
 
 
 class EditRejected(Exception):
@@ -117,9 +129,9 @@ def add_entry(
 ) -> Path:
     """A new entry at the end of ``file_name`` (created when new)."""
     problems = []
-    if not FILE_NAME.match(file_name):
+    if not FILE_NAME.fullmatch(file_name):
         problems.append(Issue(file_name, 0, "file names are lowercase words ending in .yml"))
-    if not ID_PATTERN.match(entry_id):
+    if not ID_PATTERN.fullmatch(entry_id):
         problems.append(Issue(file_name, 0, f"invalid id '{entry_id}': use lowercase snake_case"))
     if problems:
         raise EditRejected(problems)
@@ -147,6 +159,42 @@ def add_entry(
     return _publish(directory, path, data, check)
 
 
+def update_entry(
+    directory: Path,
+    entry_id: str,
+    tags: list[str],
+    texts: dict[str, LanguageDraft],
+    check: Callable[[Path], list[Issue]] | None = None,
+) -> Path:
+    """Replace an entry's tags, phrasings and answers (links and everything else in the file stay).
+
+    A language left with neither phrasings nor answer is removed (English never is:
+    the loader's validation refuses an entry without it).
+    """
+    path = entry_file(directory, entry_id)
+    if path is None:
+        raise EditRejected([Issue(str(directory), 0, f"no entry '{entry_id}' in the knowledge base")])
+    yaml = _yaml()
+    data = yaml.load(path.read_text(encoding="utf-8"))
+    entry = _find(data, entry_id)
+    entry["tags"] = CommentedSeq(t.strip().lower() for t in tags if t.strip())
+    entry["tags"].fa.set_flow_style()
+    for lang in LANGUAGES:
+        draft = texts.get(lang)
+        if draft is None:
+            continue
+        questions, answer = _clean(draft.questions), draft.answer.strip()
+        if not questions and not answer and lang != "en":
+            entry.pop(lang, None)
+            continue
+        block = entry.get(lang)
+        if not isinstance(block, CommentedMap):
+            block = entry[lang] = CommentedMap()
+        block["questions"] = CommentedSeq(questions)
+        block["answer"] = LiteralScalarString(answer + "\n") if answer else ""
+    return _publish(directory, path, data, check)
+
+
 def _publish(directory: Path, path: Path, data: Any, check: Callable[[Path], list[Issue]] | None) -> Path:
     buffer = io.StringIO()
     _yaml().dump(data, buffer)
@@ -168,8 +216,22 @@ def _publish(directory: Path, path: Path, data: Any, check: Callable[[Path], lis
         errors = [i for i in real if i.severity == "error"]
         if errors:
             raise EditRejected(errors)
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp_name, path)  # atomic: the watcher never reads half a file
+    write_atomically(path, text)
     return path
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one step (a watcher never reads half a file), keeping its mode.
+
+    mkstemp makes its file 0600: the replaced file's mode is kept (a new file gets 0666 minus the umask),
+    so a file the editor touched stays readable to whoever could read it before.
+    """
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp_name, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise

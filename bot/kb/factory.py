@@ -9,4 +9,10 @@ from bot.settings import Settings
 
 def knowledge_base_from(settings: Settings) -> KnowledgeBase:
     embedder = create_embedder(settings.embedder.backend, settings.embedder.model)
-    return KnowledgeBase(settings.kb_path, embedder, settings.kb_index_dir, settings.routing.gate())
+    return KnowledgeBase(
+        settings.kb_path,
+        embedder,
+        settings.kb_index_dir,
+        settings.routing.gate(),
+        languages=settings.shop.languages,
+    )

@@ -20,6 +20,7 @@ import faiss
 import numpy as np
 
 from bot.kb.embedder import Embedder, text_key
+from bot.kb.gate import FaqGate, answer_query, fit_gate, general_sentences
 from bot.kb.schema import FaqEntry
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ TOP_PHRASINGS = 3
 # Slovak customers often type without diacritics; index a folded copy of those phrasings.
 FOLDED_LANGUAGES = frozenset({"sk"})
 # Bumped whenever the way rows are built or encoded changes: old indexes are rebuilt.
-INDEX_SCHEME = "query-top3-foldsk"
+INDEX_SCHEME = "query-top3-foldsk-gate1"
 
 
 def fold_diacritics(text: str) -> str:
@@ -94,8 +95,14 @@ class FaqIndex:
     """An immutable snapshot: entries, their phrasing rows and the FAISS index."""
 
     def __init__(
-        self, entries: list[FaqEntry], rows: list[Row], index: faiss.Index, manifest: Manifest
+        self,
+        entries: list[FaqEntry],
+        rows: list[Row],
+        index: faiss.Index,
+        manifest: Manifest,
+        gate: FaqGate | None = None,
     ) -> None:
+        self.gate = gate or FaqGate(None)  # fitted on this FAQ (bot.kb.gate)
         self.entries = {e.id: e for e in entries}
         self.rows = rows
         self.phrasings: dict[str, int] = {}
@@ -157,6 +164,9 @@ class VectorCache:
         _atomic_write(self._path, lambda f: np.savez(f, keys=np.array(keys), vectors=vectors))
 
 
+_GENERAL_VECTORS: dict[str, np.ndarray] = {}
+
+
 def phrasing_rows(entries: list[FaqEntry]) -> list[Row]:
     rows = []
     for entry in entries:
@@ -184,19 +194,38 @@ def build_index(
     rows = phrasing_rows(entries)
     cache = VectorCache(cache_dir)
     # Phrasings are encoded like queries: question-to-question matching is symmetric.
-    keys = [text_key(embedder.name, "query", r.question) for r in rows]
-    todo = [i for i, key in enumerate(keys) if cache.get(key) is None]
+    # The gate is fitted on the answers' first sentences and general text too (bot.kb.gate).
+    langs = sorted({r.lang for r in rows})
+    answers = [(e.id, answer_query(t.answer)) for e in entries for _, t in sorted(e.texts.items())]
+    answers = [(entry_id, text) for entry_id, text in answers if text]
+    general = [s for lang in langs for s in general_sentences(lang)]
+    texts = [r.question for r in rows] + [t for _, t in answers] + general
+    keys = [text_key(embedder.name, "query", t) for t in texts]
+    for key in keys[len(texts) - len(general) :]:  # the same for every FAQ: embedded once per process
+        if cache.get(key) is None and key in _GENERAL_VECTORS:
+            cache.put(key, _GENERAL_VECTORS[key])
+    todo = sorted({key: i for i, key in enumerate(keys) if cache.get(key) is None}.values())
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
-        vectors = embedder.embed_queries([rows[i].question for i in batch])
+        vectors = embedder.embed_queries([texts[i] for i in batch])
         for i, vector in zip(batch, vectors, strict=True):
             cache.put(keys[i], vector)
         if progress:
             progress(min(start + batch_size, len(todo)), len(todo))
-    matrix = (
+    everything = (
         np.stack([cache.get(k) for k in keys]).astype(np.float32)
         if keys
         else np.zeros((0, embedder.dim), dtype=np.float32)
+    )
+    for key, vector in zip(keys[len(texts) - len(general) :], everything[len(texts) - len(general) :], strict=True):
+        _GENERAL_VECTORS[key] = vector
+    matrix = everything[: len(rows)]
+    gate = fit_gate(
+        [r.entry_id for r in rows],
+        [f"{r.entry_id}|{r.lang}|{fold_diacritics(r.question).casefold()}" for r in rows],
+        matrix,
+        [(entry_id, everything[len(rows) + i]) for i, (entry_id, _) in enumerate(answers)],
+        everything[len(rows) + len(answers) :],
     )
     index = build_faiss(matrix)
     manifest = Manifest(
@@ -210,9 +239,9 @@ def build_index(
     if cache_dir and save:
         cache_dir.mkdir(parents=True, exist_ok=True)
         cache.save(set(keys))
-        save_index(FaqIndex(entries, rows, index, manifest), cache_dir)
+        save_index(FaqIndex(entries, rows, index, manifest, gate), cache_dir)
     log.info("built FAQ index: %d entries, %d phrasings, %d embedded", len(entries), len(rows), len(todo))
-    return FaqIndex(entries, rows, index, manifest)
+    return FaqIndex(entries, rows, index, manifest, gate)
 
 
 def save_index(faq_index: FaqIndex, directory: Path) -> None:
@@ -220,7 +249,11 @@ def save_index(faq_index: FaqIndex, directory: Path) -> None:
     _atomic_write(
         directory / "faq.faiss", lambda f: f.write(faiss.serialize_index(faq_index.index).tobytes())
     )
-    payload = {"manifest": asdict(faq_index.manifest), "rows": [asdict(r) for r in faq_index.rows]}
+    payload = {
+        "manifest": asdict(faq_index.manifest),
+        "rows": [asdict(r) for r in faq_index.rows],
+        "gate": faq_index.gate.as_dict(),
+    }
     _atomic_write(directory / "manifest.json", lambda f: f.write(json.dumps(payload).encode()))
 
 
@@ -234,11 +267,12 @@ def load_saved_index(directory: Path, entries: list[FaqEntry], model: str) -> Fa
         raw = np.frombuffer((directory / "faq.faiss").read_bytes(), dtype=np.uint8)
         index = faiss.deserialize_index(raw)
         rows = [Row(**r) for r in payload["rows"]]
+        gate = FaqGate.from_dict(payload["gate"])
     except (OSError, ValueError, KeyError, TypeError, RuntimeError):
         return None
     if index.ntotal != len(rows):
         return None
-    return FaqIndex(entries, rows, index, manifest)
+    return FaqIndex(entries, rows, index, manifest, gate)
 
 
 def _atomic_write(path: Path, write: Callable) -> None:

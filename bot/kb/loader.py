@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from bot.kb.schema import FALLBACK_LANGUAGE, LANGUAGES, FaqEntry, Issue, Link, LocalizedText
+from bot.kb.yaml_errors import describe as describe_yaml_error
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 MAX_QUESTION_CHARS = 300
@@ -63,8 +64,12 @@ def faq_files(directory: Path) -> list[Path]:
     )
 
 
-def load_directory(directory: Path) -> LoadResult:
-    """Load and validate every ``*.yml`` file in ``directory``."""
+def load_directory(directory: Path, languages: tuple[str, ...] | None = None) -> LoadResult:
+    """Load and validate every ``*.yml`` file in ``directory``.
+
+    ``languages``: the ones the shop offers (shop.yml), the first required; default: all four,
+    English required.
+    """
     result = LoadResult()
     if not directory.is_dir():
         result.issues.append(Issue(str(directory), 0, "knowledge base folder does not exist"))
@@ -72,7 +77,7 @@ def load_directory(directory: Path) -> LoadResult:
     seen: dict[str, FaqEntry] = {}
     for path in faq_files(directory):
         result.files.append(path)
-        entries, issues = load_file(path)
+        entries, issues = load_file(path, languages)
         result.issues.extend(issues)
         for entry in entries:
             if entry.id in seen:
@@ -93,7 +98,7 @@ def load_directory(directory: Path) -> LoadResult:
     return result
 
 
-def load_file(path: Path) -> tuple[list[FaqEntry], list[Issue]]:
+def load_file(path: Path, languages: tuple[str, ...] | None = None) -> tuple[list[FaqEntry], list[Issue]]:
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -102,10 +107,8 @@ def load_file(path: Path) -> tuple[list[FaqEntry], list[Issue]]:
     try:
         data = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        problem = getattr(exc, "problem", None) or str(exc)
-        return [], [Issue(name, line, f"invalid YAML: {problem}")]
+        problem = describe_yaml_error(text, exc)
+        return [], [Issue(name, problem.line, problem.message)]
     if data is None:
         return [], [Issue(name, 1, "file is empty; expected a mapping with 'entries:'", "warning")]
     if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
@@ -115,13 +118,17 @@ def load_file(path: Path) -> tuple[list[FaqEntry], list[Issue]]:
     item_lines = data[_ITEM_LINES].get("entries", [])
     for index, raw in enumerate(data["entries"]):
         line = item_lines[index] if index < len(item_lines) else data[_LINE]
-        entry = _parse_entry(raw, name, line, issues)
+        entry = _parse_entry(raw, name, line, issues, languages)
         if entry is not None:
             entries.append(entry)
     return entries, issues
 
 
-def _parse_entry(raw: Any, name: str, line: int, issues: list[Issue]) -> FaqEntry | None:
+def _parse_entry(
+    raw: Any, name: str, line: int, issues: list[Issue], languages: tuple[str, ...] | None = None
+) -> FaqEntry | None:
+    offered = languages or LANGUAGES
+    required = offered[0] if languages else FALLBACK_LANGUAGE
     if not isinstance(raw, dict):
         issues.append(Issue(name, line, "each entry must be a mapping with id, tags and languages"))
         return None
@@ -142,8 +149,10 @@ def _parse_entry(raw: Any, name: str, line: int, issues: list[Issue]) -> FaqEntr
     texts: dict[str, LocalizedText] = {}
     for lang in LANGUAGES:
         if lang not in raw:
-            severity = "error" if lang == FALLBACK_LANGUAGE else "warning"
-            hint = "" if severity == "error" else " (English is shown instead)"
+            if lang not in offered:
+                continue  # a language the shop does not offer
+            severity = "error" if lang == required else "warning"
+            hint = "" if severity == "error" else f" ('{required}' is shown instead)"
             issues.append(Issue(name, line, f"{label}: missing language '{lang}'{hint}", severity))
             continue
         localized = _parse_language(raw, lang, name, label, issues)

@@ -9,7 +9,9 @@ import numpy as np
 from rank_bm25 import BM25Okapi
 
 from bot.kb.embedder import Embedder
+from bot.kb.gate import FaqGate
 from bot.kb.index import EntryHit, FaqIndex
+from bot.settings import GateConfig
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
@@ -59,43 +61,38 @@ class Bm25Retriever:
 
 
 @dataclass(frozen=True)
-class GateConfig:
-    """Thresholds on the cosine of the best phrasing; tuned by ``make bench-kb``."""
-
-    min_score: float = 0.88
-    min_margin: float = 0.0
-    confident_score: float = 0.95
-
-
-@dataclass(frozen=True)
 class FaqDecision:
     entry_id: str | None
     score: float
     margin: float
     candidates: tuple[EntryHit, ...]
+    probabilities: tuple[float, ...] = ()  # P(right) of the best candidates, best first
 
     @property
     def answered(self) -> bool:
         return self.entry_id is not None
 
+    @property
+    def probability(self) -> float:
+        return self.probabilities[0] if self.probabilities else 0.0
+
 
 class AnswerGate:
-    """Answer only when the best entry is both close and clearly ahead of the next one.
+    """Answer only when the FAQ's own calibrated gate says the best entry is right often enough.
 
-    e5 cosines bunch together, so the score alone cannot separate off-topic
-    questions; a small margin over the runner-up guards against a coin toss.
+    e5 cosines bunch together and differ between FAQs, so the probability comes from
+    relative evidence fitted on this FAQ (score, gap to the runner-up, lead over the rest).
     """
 
     def __init__(self, config: GateConfig) -> None:
         self.config = config
 
-    def run(self, hits: list[EntryHit], min_score: float | None = None) -> FaqDecision:
+    def run(self, hits: list[EntryHit], gate: FaqGate | None = None, max_risk: float | None = None) -> FaqDecision:
         if not hits:
             return FaqDecision(None, 0.0, 0.0, ())
         top = hits[0]
         margin = top.score - hits[1].score if len(hits) > 1 else top.score
-        floor = self.config.min_score if min_score is None else min_score
-        accept = top.score >= floor and (
-            margin >= self.config.min_margin or top.score >= self.config.confident_score
-        )
-        return FaqDecision(top.entry_id if accept else None, top.score, margin, tuple(hits))
+        probabilities = tuple(gate.probabilities([h.score for h in hits])) if gate else ()
+        risk = self.config.max_risk if max_risk is None else max_risk
+        accept = bool(probabilities) and probabilities[0] >= 1.0 - risk
+        return FaqDecision(top.entry_id if accept else None, top.score, margin, tuple(hits), probabilities)

@@ -51,4 +51,5 @@ class FaqEntry:
         """
         if lang in self.texts:
             return self.texts[lang].answer, lang
-        return self.texts[FALLBACK_LANGUAGE].answer, FALLBACK_LANGUAGE
+        used = FALLBACK_LANGUAGE if FALLBACK_LANGUAGE in self.texts else next(iter(self.texts))
+        return self.texts[used].answer, used

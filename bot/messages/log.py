@@ -9,6 +9,7 @@ of a message, for the history and for live updates alike.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -17,9 +18,13 @@ from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.attachments.store import StoredAttachment
 from bot.db import insert_ignore, session_scope
-from bot.handoff.models import ChatMessage, Conversation
 from bot.messages.bus import MessageBus, NullBus, conversation_room
+from bot.messages.language import message_language
+from bot.messages.models import Channel, ChatMessage, Conversation, InboundReceipt, OutboundDelivery
+from bot.profile.model import ShopProfile
+from bot.profile.render import render, render_tree
 from bot.shop.security import redact
 
 HISTORY_LIMIT = 200
@@ -38,6 +43,7 @@ def storable(text: str) -> str:
 
 
 def message_dict(message: ChatMessage) -> dict[str, Any]:
+    attachment = message.attachment
     return {
         "id": message.id,
         "sender": message.sender,
@@ -45,8 +51,28 @@ def message_dict(message: ChatMessage) -> dict[str, Any]:
         "buttons": message.buttons or [],
         "agent_name": message.agent_name,
         "faq_id": (message.meta or {}).get("faq_id") if message.sender == "bot" else None,
+        "attachment": StoredAttachment.of(attachment).public() if attachment is not None else None,
+        # A handoff event the customer is told about: {"kind": "joined"|..., "agent_name": ...}.
+        "notice": (message.meta or {}).get("notice") if message.sender == "system" else None,
         "created_at": message.created_at.isoformat() + "Z",
     }
+
+
+def _outbound_for(session: Session, conversation: Conversation, messages: list[ChatMessage]) -> bool:
+    """Replies in a conversation of a channel other than the widget get a delivery (same transaction)."""
+    if conversation.channel in (None, Channel.WIDGET):
+        return False
+    outgoing = [m for m in messages if m.sender != "customer"]
+    for message in outgoing:
+        session.add(
+            OutboundDelivery(
+                message_id=message.id,
+                conversation_id=conversation.id,
+                channel=conversation.channel,
+                next_attempt_at=datetime.utcnow(),
+            )
+        )
+    return bool(outgoing)
 
 
 def ensure_conversation(session: Session, conversation_id: str, language: str | None = None) -> Conversation:
@@ -68,6 +94,22 @@ def ensure_conversation(session: Session, conversation_id: str, language: str | 
     return conversation
 
 
+def majority_language(session: Session, conversation_id: str) -> str | None:
+    """The language most of the conversation's customer messages are in (ties: the latest wins)."""
+    row = session.execute(
+        select(ChatMessage.language)
+        .where(
+            ChatMessage.conversation_id == conversation_id,
+            ChatMessage.sender == "customer",
+            ChatMessage.language.is_not(None),
+        )
+        .group_by(ChatMessage.language)
+        .order_by(func.count().desc(), func.max(ChatMessage.id).desc())
+        .limit(1)
+    ).first()
+    return row[0] if row else None
+
+
 def _by_client_id(session: Session, conversation_id: str, client_id: str) -> ChatMessage | None:
     return session.execute(
         select(ChatMessage).where(
@@ -77,9 +119,19 @@ def _by_client_id(session: Session, conversation_id: str, client_id: str) -> Cha
 
 
 class MessageLog:
-    def __init__(self, database_url: str, bus: MessageBus | None = None) -> None:
+    def __init__(self, database_url: str, bus: MessageBus | None = None, shop: ShopProfile | None = None) -> None:
         self.url = database_url
         self.bus: MessageBus = bus or NullBus()
+        # Called with a conversation id after a reply for another channel was stored (bot.channels).
+        self.on_outbound: Callable[[str], None] | None = None
+        # Every text the customer is shown passes here: {{ shop.* }} is filled as it is stored.
+        self.shop = shop
+
+    def _shop_text(self, text: str, language: str | None) -> str:
+        return render(text, self.shop, language) if self.shop is not None else text
+
+    def _shop_buttons(self, buttons: list[dict] | None, language: str | None) -> list[dict] | None:
+        return render_tree(buttons, self.shop, language) if self.shop is not None and buttons else buttons
 
     # --- sessions -----------------------------------------------------------
     def open_session(self, language: str | None = None) -> str:
@@ -88,6 +140,40 @@ class MessageLog:
         with session_scope(self.url) as session:
             ensure_conversation(session, conversation_id, language)
         return conversation_id
+
+    def channel_conversation(
+        self, channel: Channel, thread: str, idle_after: timedelta, language: str | None = None
+    ) -> str:
+        """The open conversation of a channel's thread (a Telegram chat, a mail thread), or a new one.
+
+        Ended or idle for longer than ``idle_after``: a new conversation, as in the widget.
+        """
+        since = datetime.utcnow() - idle_after
+        with session_scope(self.url) as session:
+            current = session.scalar(
+                select(Conversation.id)
+                .where(
+                    Conversation.channel == channel.value,
+                    Conversation.channel_thread == thread,
+                    Conversation.ended_at.is_(None),
+                    Conversation.last_activity_at >= since,
+                )
+                .order_by(Conversation.created_at.desc())
+                .limit(1)
+            )
+            if current is not None:
+                return current
+            conversation = ensure_conversation(session, secrets.token_urlsafe(24), language)
+            conversation.channel = channel.value
+            conversation.channel_thread = thread
+            return conversation.id
+
+    def channel_of(self, conversation_id: str) -> tuple[Channel, str | None]:
+        with session_scope(self.url) as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                return Channel.WIDGET, None
+            return Channel(conversation.channel), conversation.channel_thread
 
     def session_exists(self, conversation_id: str) -> bool:
         with session_scope(self.url) as session:
@@ -135,6 +221,17 @@ class MessageLog:
                 if isinstance(b, dict) and b.get("payload")
             }
 
+    def button_of(self, conversation_id: str, message_id: int, index: int) -> dict[str, str] | None:
+        """Button ``index`` of a bot message of this conversation ({title, payload}), or None."""
+        with session_scope(self.url) as session:
+            message = session.get(ChatMessage, message_id)
+            if message is None or message.conversation_id != conversation_id or message.sender != "bot":
+                return None
+            buttons = message.buttons or []
+            if not 0 <= index < len(buttons) or not isinstance(buttons[index], dict):
+                return None
+            return {"title": str(buttons[index].get("title", "")), "payload": str(buttons[index].get("payload", ""))}
+
     def mode(self, conversation_id: str) -> str:
         with session_scope(self.url) as session:
             conversation = session.get(Conversation, conversation_id)
@@ -144,6 +241,19 @@ class MessageLog:
         with session_scope(self.url) as session:
             conversation = session.get(Conversation, conversation_id)
             return conversation.language if conversation else "en"
+
+    def has_customer_text(self, conversation_id: str) -> bool:
+        """Whether the customer has written anything (their language is known from it)."""
+        with session_scope(self.url) as session:
+            return session.scalar(
+                select(ChatMessage.id)
+                .where(
+                    ChatMessage.conversation_id == conversation_id,
+                    ChatMessage.sender == "customer",
+                    ChatMessage.text != "",
+                )
+                .limit(1)
+            ) is not None
 
     def mark_rasa_resumed(self, conversation_id: str) -> None:
         with session_scope(self.url) as session:
@@ -164,17 +274,36 @@ class MessageLog:
         meta: dict | None = None,
         language: str | None = None,
         for_bot: bool = False,
+        receipt: tuple[Channel, str] | None = None,
+        attachment_id: int | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """Store one message; returns (message, created). A repeated client_id is not stored twice.
 
         ``for_bot`` marks a customer message for delivery to Rasa, unless a person
-        has the conversation.
+        has the conversation. ``receipt`` (channel, its id of the message: a Telegram
+        update_id, a Message-ID) is kept in the same transaction: a resent message is not
+        stored again and ``({}, False)`` comes back.
         """
         text = storable(redact(text))
+        said_in = message_language(text) if sender == "customer" and not (meta or {}).get("command") else None
         with session_scope(self.url) as session:
-            conversation = ensure_conversation(session, conversation_id, language)
+            conversation = ensure_conversation(session, conversation_id, language or said_in)
+            if receipt is not None:
+                inserted = session.execute(
+                    insert_ignore(session, InboundReceipt).values(
+                        channel=receipt[0].value,
+                        external_id=receipt[1][:255],
+                        conversation_id=conversation_id,
+                        created_at=datetime.utcnow(),
+                    )
+                )
+                if inserted.rowcount == 0:
+                    return {}, False
             if language:
                 conversation.language = language
+            if sender != "customer":
+                text = storable(self._shop_text(text, conversation.language))
+                buttons = self._shop_buttons(buttons, conversation.language)
             conversation.last_activity_at = datetime.utcnow()
             if client_id:
                 existing = _by_client_id(session, conversation_id, client_id)
@@ -189,6 +318,8 @@ class MessageLog:
                 client_id=client_id,
                 meta=meta,
                 relay_state="pending" if for_bot and conversation.mode == "bot" else "none",
+                attachment_id=attachment_id,
+                language=said_in,
             )
             session.add(message)
             try:
@@ -196,9 +327,24 @@ class MessageLog:
             except IntegrityError:  # the same client_id raced in from another request
                 session.rollback()
                 return self._with_relay(_by_client_id(session, conversation_id, client_id)), False
+            if said_in and not language:
+                conversation.language = majority_language(session, conversation_id) or conversation.language
+            outbound = _outbound_for(session, conversation, [message])
             stored = self._with_relay(message)
         self.publish_message(conversation_id, stored)
+        if outbound:
+            self._outbound(conversation_id)
         return stored, True
+
+    def _outbound(self, conversation_id: str) -> None:
+        if self.on_outbound is not None:
+            self.on_outbound(conversation_id)
+
+    def by_client_id(self, conversation_id: str, client_id: str) -> dict[str, Any] | None:
+        """The message stored under this client_id (a retried upload is not stored twice)."""
+        with session_scope(self.url) as session:
+            message = _by_client_id(session, conversation_id, client_id)
+            return message_dict(message) if message is not None else None
 
     @staticmethod
     def _with_relay(message: ChatMessage) -> dict[str, Any]:
@@ -326,12 +472,13 @@ class MessageLog:
         with session_scope(self.url) as session:
             conversation = ensure_conversation(session, conversation_id, None)
             conversation.last_activity_at = datetime.utcnow()
+            lang = conversation.language
             rows = [
                 ChatMessage(
                     conversation_id=conversation_id,
                     sender="bot",
-                    text=storable(redact(reply["text"])),
-                    buttons=reply.get("buttons"),
+                    text=storable(self._shop_text(redact(reply["text"]), lang)),
+                    buttons=self._shop_buttons(reply.get("buttons"), lang),
                     meta=reply.get("meta"),
                     relay_state="none",
                 )
@@ -345,10 +492,13 @@ class MessageLog:
                 .execution_options(synchronize_session=False)
             )
             session.flush()
+            outbound = _outbound_for(session, conversation, rows)
             stored = [self._with_relay(row) for row in rows]
             mode = conversation.mode
         for message in stored:
             self.publish_message(conversation_id, message)
+        if outbound:
+            self._outbound(conversation_id)
         return stored, mode
 
     def skip_delivery(self, message_id: int) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from bot.messages.log import MessageLog
 from bot.messages.payloads import text_for_bot
 from bot.metrics import MESSAGE_LATENCY
-from bot.web.rasa_client import RasaClient, RasaTimedOut, RasaUnavailable, bot_replies
+from bot.rasa.client import RasaClient, RasaTimedOut, RasaUnavailable, bot_replies
 
 log = logging.getLogger(__name__)
 

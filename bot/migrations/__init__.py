@@ -23,6 +23,8 @@ from filelock import FileLock
 from sqlalchemy import MetaData, create_engine, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
+from bot.db import Base, OutdatedSchema, get_engine, schema_problems
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 BASELINE = "0001"  # the schema create_all made before migrations existed (commit 6c5a0fc)
 # One advisory lock key for "schema upgrade" (any constant all our processes agree on).
@@ -33,8 +35,29 @@ _SQLITE_LOCK_TIMEOUT = 300.0
 def load_models() -> None:
     """Import every model module so Base.metadata holds all tables."""
     import bot.analytics.models
+    import bot.attachments.models
     import bot.handoff.models
+    import bot.messages.models
     import bot.shop.models  # noqa: F401
+
+
+def init_db(url: str) -> Engine:
+    """Migrate the database to the newest schema (Alembic, see bot.migrations), then check it."""
+    load_models()
+    engine = get_engine(url)
+    upgrade_to_head(engine)
+    check_schema(engine)
+    return engine
+
+
+def check_schema(engine: Engine) -> None:
+    """Fail early with a clear message instead of SQL errors in the middle of a chat."""
+    expected = {
+        table.name: [column.name for column in table.columns] for table in Base.metadata.sorted_tables
+    }
+    problems = schema_problems(inspect(engine), expected)
+    if problems:
+        raise OutdatedSchema.of(engine, problems)
 
 
 def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
@@ -66,16 +89,12 @@ def upgrade_to_head(engine: Engine) -> None:
 
 
 def _made_before_migrations(connection: Connection) -> bool:
-    from bot.db import Base
-
     tables = set(inspect(connection).get_table_names())
     return "alembic_version" not in tables and bool(tables & set(Base.metadata.tables))
 
 
 def _check_baseline(connection: Connection) -> None:
     """Stamping is only honest when the old database really has revision 0001's tables and columns."""
-    from bot.db import OutdatedSchema, schema_problems
-
     problems = schema_problems(inspect(connection), schema_at(BASELINE))
     if problems:
         raise OutdatedSchema.of(connection.engine, problems)
@@ -149,8 +168,6 @@ def _database_at_head(url: str | None) -> Iterator[Connection]:
 
 def pending_model_changes(url: str | None = None, metadata: MetaData | None = None) -> list:
     """What autogenerate would put in a new revision: empty when the models and head agree."""
-    from bot.db import Base
-
     load_models()
     metadata = metadata if metadata is not None else Base.metadata
     with _database_at_head(url) as connection:
@@ -164,8 +181,6 @@ def pending_model_changes(url: str | None = None, metadata: MetaData | None = No
 def _own_tables(name: str | None, type_: str, _parents: dict) -> bool:
     # The app database may also hold Rasa's tracker tables (production shares one PostgreSQL):
     # compare only our own tables, so autogenerate never proposes to drop someone else's.
-    from bot.db import Base
-
     return type_ != "table" or name in Base.metadata.tables
 
 

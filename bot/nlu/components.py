@@ -44,8 +44,10 @@ class LanguageDetector(GraphComponent):
     def get_default_config() -> dict[str, Any]:
         return {"min_confidence": 0.4}
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], offered: tuple[str, ...] = ()) -> None:
         self.min_confidence = float(config.get("min_confidence", 0.4))
+        # The shop's languages (shop.yml): a message in another one is answered in the first.
+        self.offered = offered
 
     @classmethod
     def create(
@@ -55,8 +57,15 @@ class LanguageDetector(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> LanguageDetector:
+        from bot.settings import load_settings
+
         load_language_models()  # as the model loads, before the server takes messages
-        return cls(config)
+        return cls(config, load_settings().shop.languages)
+
+    def reply_language(self, detected: str) -> str:
+        if self.offered and detected not in self.offered:
+            return self.offered[0]
+        return detected
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
@@ -71,7 +80,7 @@ class LanguageDetector(GraphComponent):
                 continue
             entity = {
                 "entity": LANGUAGE_ENTITY,
-                "value": detection.reply_language,
+                "value": self.reply_language(detection.reply_language),
                 "detected": detection.code,
                 "confidence": round(detection.confidence, 4),
                 "start": 0,

@@ -1,11 +1,10 @@
-"""Out-of-scope gate on the distance to the training data (after the intent classifier).
+"""Out-of-scope gate for a shop request about another shop (after the intent classifier).
 
-A message worded like a flow ("where is my Amazon order", "zapni svetlo") can win
-a flow intent with middling confidence while its nearest training examples are out
-of scope. The same holds for any shop request that names another shop or marketplace
-(the ``other_shop`` regex entity: "where is my Amazon order"). Like Rasa's
-FallbackClassifier, this component then puts ``out_of_scope`` first, so the rules,
-the router and ``python -m bot route`` all see the same intent.
+Any shop request that names another shop or marketplace (the ``other_shop`` regex
+entity: "where is my Amazon order") is out of scope. Like Rasa's FallbackClassifier,
+this component then puts ``out_of_scope`` first, so the rules, the router and
+``python -m bot route`` all see the same intent. (The distance to the training data,
+which this gate also used to threshold, is now one of the calibrator's features.)
 """
 
 from __future__ import annotations
@@ -19,7 +18,8 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.classifier import DOMAIN_KEY, OUT_OF_SCOPE
+from bot.nlu.classifier import OUT_OF_SCOPE
+from bot.nlu.ranking import put_first
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -27,13 +27,9 @@ class DomainGate(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {
-            "intents": ["order_status", "return_request", "password_reset", "request_human", "complaint"],
-            # out-of-scope minus in-domain cosine of the nearest training examples
-            "min_lean": 0.02,
-            "max_confidence": 0.9,
             # an entity that puts any shop request out of scope
             "foreign_entity": "other_shop",
-            "foreign_intents": ["order_status", "return_request", "inform", "faq"],
+            "foreign_intents": ["order_status", "return_request", "cancel_order", "inform", "faq"],
         }
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -52,23 +48,16 @@ class DomainGate(GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
-            if self._foreign(message, intent.get("name")) or self._far(message, intent):
-                confidence = float(intent.get("confidence") or 0.0)
-                gated = {"name": OUT_OF_SCOPE, "confidence": confidence}
-                ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != OUT_OF_SCOPE]
-                message.set(INTENT, gated, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [gated, *ranking], add_to_output=True)
+            if self._foreign(message, intent.get("name")):
+                put_first(message, OUT_OF_SCOPE, float(intent.get("confidence") or 0.0))
+                # Gone from the ranking too: the router builds its options from the ranking, and
+                # "где мой заказ с Amazon" still started our order-status flow from it.
+                foreign = set(self.config["foreign_intents"])
+                kept = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") not in foreign]
+                message.set(INTENT_RANKING_KEY, kept, add_to_output=True)
         return messages
 
     def _foreign(self, message: Message, intent: str | None) -> bool:
         if intent not in self.config["foreign_intents"]:
             return False
         return any(e.get("entity") == self.config["foreign_entity"] for e in message.get(ENTITIES) or [])
-
-    def _far(self, message: Message, intent: dict[str, Any]) -> bool:
-        domain = message.get(DOMAIN_KEY)
-        if intent.get("name") not in self.config["intents"] or not isinstance(domain, dict):
-            return False
-        lean = float(domain.get("out_of_scope", 0.0)) - float(domain.get("in_domain", 0.0))
-        confidence = float(intent.get("confidence") or 0.0)
-        return lean > float(self.config["min_lean"]) and confidence < float(self.config["max_confidence"])

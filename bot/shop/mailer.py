@@ -13,13 +13,17 @@ import hashlib
 import hmac
 import logging
 import smtplib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from enum import StrEnum
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.db import session_scope
+from bot.profile.model import ShopProfile
+from bot.profile.render import render
 from bot.settings import SmtpSettings
 from bot.shop.models import OutboxEmail
 
@@ -27,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 def _fernet(secret: bytes) -> Fernet:
-    key = hmac.new(secret, b"voltmart outbox body", hashlib.sha256).digest()
+    key = hmac.new(secret, b"support-bot outbox body", hashlib.sha256).digest()
     return Fernet(base64.urlsafe_b64encode(key))
 
 
@@ -46,6 +50,43 @@ def unseal(secret: bytes, stored: str) -> str | None:
         return None
 
 
+class MailDelivery(StrEnum):
+    SMTP = "smtp"  # mail leaves through the configured server
+    DEV_OUTBOX = "dev_outbox"  # development: nothing leaves; supervisors read it in the console
+    NONE = "none"  # nothing leaves, and nobody reads it: the bot promises no mail
+
+
+@dataclass(frozen=True)
+class MailStatus:
+    delivery: MailDelivery
+    queued: int  # waiting to be sent (or, without SMTP, never leaving)
+
+    @property
+    def configured(self) -> bool:
+        return self.delivery is MailDelivery.SMTP
+
+    def describe(self) -> str:
+        """One line for the start banner and /health."""
+        if self.delivery is MailDelivery.SMTP:
+            return "mail: sent over SMTP"
+        where = "read it on the console's Outbox page (/agent/outbox)" if self.delivery is MailDelivery.DEV_OUTBOX else ""
+        return "mail: NOT configured (SMTP_HOST is not set): no mail is sent and the bot promises none" + (
+            f"; {where}" if where else ""
+        )
+
+
+def mail_status(database_url: str, smtp: SmtpSettings | None, dev_outbox: bool) -> MailStatus:
+    if smtp is not None:
+        delivery = MailDelivery.SMTP
+    else:
+        delivery = MailDelivery.DEV_OUTBOX if dev_outbox else MailDelivery.NONE
+    with session_scope(database_url) as session:
+        queued = session.scalar(
+            select(func.count()).where(OutboxEmail.sent_at.is_(None), OutboxEmail.body != "")
+        )
+    return MailStatus(delivery, int(queued or 0))
+
+
 def forget_unsent(database_url: str, older_than: timedelta) -> int:
     """Empty mail that waited longer than its link lives (nobody can use it); returns how many."""
     cutoff = datetime.utcnow() - older_than
@@ -58,18 +99,37 @@ def forget_unsent(database_url: str, older_than: timedelta) -> int:
         return int(result.rowcount or 0)
 
 
-def deliver_outbox(database_url: str, smtp: SmtpSettings | None, secret: bytes, limit: int = 50) -> int:
-    """Send unsent mail; returns how many were sent. A failure leaves the row queued."""
+def _connection_failed(exc: Exception) -> bool:
+    """The connection itself failed (every mail stays queued), not this one mail.
+
+    Every SMTP error is an OSError too, so socket errors are told apart by not being SMTP errors.
+    """
+    if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError | smtplib.SMTPAuthenticationError):
+        return True
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException)
+
+
+def deliver_outbox(
+    database_url: str, smtp: SmtpSettings | None, secret: bytes, limit: int = 50, shop: ShopProfile | None = None
+) -> int:
+    """Send unsent mail; returns how many were sent.
+
+    When the server can't be reached, everything stays queued. When one mail fails on its
+    own (its address refused, a header it can't carry, any unexpected error), that mail is
+    logged and marked failed, and the batch carries on with the next.
+    ``{{ shop.* }}`` left in a subject or body (mail queued by any part of the product) is filled
+    here, the one door every mail leaves by.
+    """
     if smtp is None:
         return 0
     sent = 0
     with session_scope(database_url) as session:
         pending = session.execute(
             select(OutboxEmail)
-            .where(OutboxEmail.sent_at.is_(None), OutboxEmail.body != "")
+            .where(OutboxEmail.sent_at.is_(None), OutboxEmail.failed_at.is_(None), OutboxEmail.body != "")
             .order_by(OutboxEmail.id)
             .limit(limit)
-        ).scalars()
+        ).scalars().all()
         try:
             with smtplib.SMTP(smtp.host, smtp.port, timeout=10) as client:
                 if smtp.starttls:
@@ -82,17 +142,29 @@ def deliver_outbox(database_url: str, smtp: SmtpSettings | None, secret: bytes, 
                         log.warning("outbox mail %s cannot be decrypted (another secret?); dropped", mail.id)
                         mail.body = ""
                         continue
-                    message = EmailMessage()
-                    message["From"], message["To"], message["Subject"] = (
-                        smtp.sender,
-                        mail.to_address,
-                        mail.subject,
-                    )
-                    message.set_content(body)
-                    client.send_message(message)
+                    try:
+                        _send(client, smtp.sender or (shop.mail_sender if shop else ""), mail, body, shop)
+                    except Exception as exc:  # this mail only: the others still go out
+                        if _connection_failed(exc):
+                            raise
+                        log.error("outbox mail %s not sent and marked failed: %s", mail.id, type(exc).__name__)
+                        mail.failed_at = datetime.utcnow()
+                        mail.failure = f"{type(exc).__name__}: {exc}"[:200]
+                        continue
                     mail.sent_at = datetime.utcnow()
                     mail.body = ""  # sent: the link inside is no business of the database any more
                     sent += 1
+                    session.commit()  # each sent mail is recorded at once: a later failure can't resend it
         except (OSError, smtplib.SMTPException) as exc:
             log.warning("SMTP delivery failed, mail stays queued: %s", type(exc).__name__)
     return sent
+
+
+def _send(client: smtplib.SMTP, sender: str, mail: OutboxEmail, body: str, shop: ShopProfile | None = None) -> None:
+    subject = mail.subject
+    if shop is not None:
+        subject, body = render(subject, shop), render(body, shop)
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender or "no-reply@localhost", mail.to_address, subject
+    message.set_content(body)
+    client.send_message(message)

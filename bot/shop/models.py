@@ -99,6 +99,18 @@ class ReturnRequest(Base):
     created_at = Column(DateTime, default=utcnow, nullable=False)
 
 
+class OrderCancellation(Base):
+    """Who cancelled an order, when and why (one row per order: an order is cancelled once)."""
+
+    __tablename__ = "order_cancellations"
+    id = Column(Integer, primary_key=True)
+    order_id = Column(Integer, ForeignKey("orders.id"), nullable=False, unique=True)
+    requested_by = Column(String(254), nullable=False)  # the verified email that asked
+    channel = Column(String(20), nullable=False, default="chat")
+    reason = Column(Text, nullable=False, default="")
+    cancelled_at = Column(DateTime, default=utcnow, nullable=False)
+
+
 class PasswordResetToken(Base):
     __tablename__ = "password_reset_tokens"
     id = Column(Integer, primary_key=True)
@@ -142,11 +154,15 @@ class OutboxEmail(Base):
     body = Column(Text, nullable=False)
     created_at = Column(DateTime, default=utcnow, nullable=False)
     sent_at = Column(DateTime, nullable=True)
+    # This mail itself could not be sent (e.g. the server refused its address): not retried.
+    failed_at = Column(DateTime, nullable=True)
+    failure = Column(String(200), nullable=True)
 
 
 __all__ = [
     "Customer",
     "Order",
+    "OrderCancellation",
     "OrderItem",
     "OutboxEmail",
     "PasswordResetRequest",

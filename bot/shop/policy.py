@@ -1,4 +1,4 @@
-"""Return rules of the shop, as pure functions (easy to test, same for every store)."""
+"""Return rules of the shop, as pure functions of its profile's policies (same for every store)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,27 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-RETURN_WINDOW_DAYS = 30
-# Categories that can't be returned once sold: see the return_policy FAQ entry.
-EXCLUDED_CATEGORIES = frozenset({"software", "gift_card", "hygiene", "custom_pc"})
+from bot.profile.model import ShopProfile, load_profile
+
+
+@dataclass(frozen=True)
+class ReturnPolicy:
+    """policies.return_window_days and return_excluded_categories of shop.yml."""
+
+    window_days: int
+    excluded_categories: frozenset[str]
+
+    @classmethod
+    def of(cls, profile: ShopProfile) -> ReturnPolicy:
+        policies = profile.policies
+        return cls(policies.return_window_days, frozenset(policies.return_excluded_categories))
+
+
+def default_policy() -> ReturnPolicy:
+    """The demo shop's policy, for tools and tests that build a store on its own."""
+    from bot.settings import DEMO_PROFILE  # settings sit above the domain: looked up only here
+
+    return ReturnPolicy.of(load_profile(DEMO_PROFILE))
 
 
 class Eligibility(StrEnum):
@@ -31,16 +49,16 @@ class ItemView:
         return self.names.get(lang) or self.name
 
 
-def order_eligibility(status: str, delivered_at: date | None, today: date) -> Eligibility:
+def order_eligibility(status: str, delivered_at: date | None, today: date, policy: ReturnPolicy) -> Eligibility:
     if status != "delivered" or delivered_at is None:
         return Eligibility.NOT_DELIVERED
-    if today - delivered_at > timedelta(days=RETURN_WINDOW_DAYS):
+    if today - delivered_at > timedelta(days=policy.window_days):
         return Eligibility.WINDOW_CLOSED
     return Eligibility.ELIGIBLE
 
 
-def returnable(items: list[ItemView]) -> tuple[list[ItemView], list[ItemView]]:
+def returnable(items: list[ItemView], policy: ReturnPolicy) -> tuple[list[ItemView], list[ItemView]]:
     """Split items into (returnable, excluded)."""
-    ok = [i for i in items if i.category not in EXCLUDED_CATEGORIES]
-    excluded = [i for i in items if i.category in EXCLUDED_CATEGORIES]
+    ok = [i for i in items if i.category not in policy.excluded_categories]
+    excluded = [i for i in items if i.category in policy.excluded_categories]
     return ok, excluded

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db import init_db, session_scope
+from bot.db import session_scope
 from bot.shop.models import Customer, Order, OrderItem, Product, ProductName
 
 # The catalogue in all four languages: sku -> (category, {lang: (name, synonyms)}).
@@ -154,9 +154,8 @@ DEMO_ORDERS = [
 
 
 def seed_demo_data(database_url: str, today: date | None = None) -> list[tuple[str, str, str]]:
-    """Insert the demo data once. Returns (order number, email, status) for printing."""
+    """Insert the demo data once (into a migrated database). Returns (order number, email, status)."""
     today = today or date.today()
-    init_db(database_url)
     with session_scope(database_url) as session:
         seed_products(session)
         for number, email, name, lang, status, ordered_days, delivered_days, items in DEMO_ORDERS:

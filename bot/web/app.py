@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -12,6 +13,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bot.channels.inbound import ChannelInbound
 from bot.composition import Services
 from bot.messages.relay import Relay
 
@@ -81,34 +83,66 @@ def create_app(services: Services) -> Flask:
         on_mode_change=mode_changed,
     )
 
+    app.extensions["channel_inbound"] = ChannelInbound(
+        services.messages,
+        services.handoff,
+        app.extensions["relay"],
+        timedelta(minutes=settings.sessions.idle_minutes),
+    )
+
     from bot.web import console
+    from bot.web.attachments import install_upload_limit
+    from bot.web.channels import channels_blueprint
     from bot.web.chat import chat_blueprint
+    from bot.web.embedding import OriginGuard, shop_blueprint
     from bot.web.health import health_blueprint
+    from bot.web.i18n import init_i18n
     from bot.web.metrics import metrics_blueprint
     from bot.web.pages import pages_blueprint
     from bot.web.reports import reports_blueprint
 
+    init_i18n(app)
+    install_upload_limit(app, settings.attachments.max_file_bytes)  # before the CSRF check reads a body
+    app.extensions["origin_guard"] = origins = OriginGuard(settings.allowed_origins)
     app.register_blueprint(pages_blueprint)
     app.register_blueprint(chat_blueprint)
+    app.register_blueprint(shop_blueprint)
+    app.register_blueprint(channels_blueprint)
     app.register_blueprint(health_blueprint)
     app.register_blueprint(metrics_blueprint)
     console.register(app, services)
     console.csrf.exempt(chat_blueprint)  # the customer API carries no cookie session; see chat.py
+    console.csrf.exempt(shop_blueprint)
+    console.csrf.exempt(channels_blueprint)  # webhooks prove themselves with their secret token
     app.register_blueprint(reports_blueprint)
     # Supervisor pages in the console's navigation (see console/base.html).
     app.config["CONSOLE_NAV"].extend(
         [
             {"endpoint": "reports.reports_page", "label": "Reports", "testid": "nav-reports", "role": "supervisor"},
             {"endpoint": "reports.gaps_page", "label": "Unanswered", "testid": "nav-gaps", "role": "supervisor"},
+            {"endpoint": "reports.content_page", "label": "FAQ editor", "testid": "nav-content", "role": "supervisor"},
             {"endpoint": "reports.team_page", "label": "Team", "testid": "nav-team", "role": "supervisor"},
             {"endpoint": "reports.privacy_page", "label": "Privacy", "testid": "nav-privacy", "role": "supervisor"},
         ]
     )
+    if settings.dev_outbox:  # development without a mail server: read the mail here
+        app.config["CONSOLE_NAV"].append(
+            {"endpoint": "reports.outbox_page", "label": "Outbox", "testid": "nav-outbox", "role": "supervisor"}
+        )
+
+    @app.context_processor
+    def shop_facts() -> dict[str, Any]:
+        """``{{ shop.name }}`` in every template: the same placeholders as the texts."""
+        profile = settings.shop
+        return {"shop": SimpleNamespace(**profile.placeholders(profile.default_language), colours=profile.data.colours)}
 
     @app.after_request
     def cors(response: Response) -> Response:
         origin = request.headers.get("Origin", "")
-        if request.path.startswith("/api/") and origin in settings.allowed_origins:
+        if not request.path.startswith("/api/") or not origin:
+            return response
+        # A page on another origin: allowed (CORS headers), or refused with a warning naming the setting.
+        if origins.check(origin, request.host) and origin in settings.allowed_origins:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
             response.headers["Access-Control-Allow-Headers"] = "Content-Type"
@@ -131,12 +165,23 @@ def create_app(services: Services) -> Flask:
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         response.headers["X-Served-By"] = settings.realtime.node_name
+        if _holds_personal_data(request.path, request.endpoint):
+            # Console, supervisor pages (reports, gaps, team, privacy, exports) and the chat API
+            # carry customers' words: never kept by a browser or a proxy.
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
         return response
 
     if settings.preload_kb:
         _load_knowledge_base_in_background(services)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     return app
+
+
+def _holds_personal_data(path: str, endpoint: str | None) -> bool:
+    if endpoint is not None and (endpoint == "static" or endpoint.endswith(".static")):
+        return False
+    return path == "/agent" or path.startswith(("/agent/", "/api/"))
 
 
 def _load_knowledge_base_in_background(services: Services) -> None:

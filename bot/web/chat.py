@@ -10,6 +10,7 @@ widget's client_id makes retries idempotent.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import math
 import re
@@ -17,13 +18,17 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request
 
+from bot.attachments import AttachmentRefused
+from bot.handoff.texts import text as customer_text
 from bot.handoff.tickets import take_contact_email
 from bot.messages.log import SessionStatus
 from bot.metrics import MESSAGE_LATENCY
+from bot.rasa.client import RasaUnavailable
 from bot.shop.security import extract_email
-from bot.web.rasa_client import RasaUnavailable
+from bot.web import attachments as web_files
+from bot.web.live_connections import close_conversation_connections
 
 if TYPE_CHECKING:
     from bot.composition import Services
@@ -142,12 +147,15 @@ def new_session() -> Any:
 @chat_blueprint.post("/session/end")
 def end_session() -> Any:
     """End chat: the id is refused from now on, so the next person at this browser starts afresh."""
+    if not _services().limits.session_ends_per_address.allow(request.remote_addr or "?"):
+        return _error("too many requests from this address; please wait a moment", 429)
     payload = _json_object("session_id")
     session_id = _session_id(payload.get("session_id"))
     if session_id is None:
         raise ApiError("missing or invalid session_id")
     if not _services().messages.end_session(session_id):
         raise ApiError(*SESSION_REFUSED[SessionStatus.UNKNOWN])
+    close_conversation_connections(session_id)  # the widget's socket stops receiving this chat
     return jsonify({"ended": True})
 
 
@@ -169,7 +177,8 @@ def chat() -> Any:
 
     log_ = _services().messages
     handoff = _services().handoff
-    if extract_email(text) and handoff.awaiting_contact(session_id):  # the email we asked for after a timeout
+    # the email we asked for after a timeout (asked only when mail can be sent)
+    if extract_email(text) and _services().mail_delivered and handoff.awaiting_contact(session_id):
         message, created = log_.record(session_id, "customer", text, client_id=client_id)
         if created:
             take_contact_email(handoff, log_, session_id, text, log_.language(session_id))
@@ -250,3 +259,70 @@ def faq_feedback() -> Any:
     if recorded is None:
         return _error("that message is not an FAQ answer in this conversation", 404)
     return jsonify({"ok": True, **recorded})
+
+
+# --- attachments ---------------------------------------------------------------------
+REQUEST_HUMAN = "/request_human"
+UI_LANGUAGES = ("en", "ru", "sk", "hu")
+
+
+@chat_blueprint.post("/attachments")
+def upload_attachment() -> Any:
+    """A photo or PDF from the customer: multipart/form-data {session_id, client_id, file, lang}.
+
+    Never relayed to the bot as text. With a person on the conversation it reaches them like a
+    message; with the bot, the bot says honestly that it can't look at it and offers a person.
+    """
+    session_id = _known_session(request.form.get("session_id"))
+    client_id = request.form.get("client_id")
+    if client_id is not None and not CLIENT_ID.match(client_id):
+        return _error("invalid client_id", 400)
+    services = _services()
+    log_ = services.messages
+    if client_id:  # a retry of an upload that was stored
+        existing = log_.by_client_id(session_id, client_id)
+        if existing is not None:
+            return jsonify({"messages": log_.after(session_id, existing["id"] - 1), "mode": log_.mode(session_id)})
+    address = request.remote_addr or "?"
+    if not services.limits.uploads_per_session.allow(session_id) or not services.limits.uploads_per_address.allow(
+        address
+    ):
+        return _error("too many files; please wait a moment", 429)
+    try:
+        data, filename = web_files.uploaded_file()
+        stored = services.attachments.accept(session_id, data, filename, uploaded_by="customer")
+    except AttachmentRefused as exc:
+        log.info("customer attachment refused: %s (%d bytes)", exc.reason, request.content_length or 0)
+        return web_files.refusal_response(exc)
+    # Before the customer has written a word, the widget's language is the best guess of theirs.
+    hint = request.form.get("lang")
+    known = log_.has_customer_text(session_id) or hint not in UI_LANGUAGES
+    language = log_.language(session_id) if known else str(hint)
+    message, _ = log_.record(session_id, "customer", "", client_id=client_id, attachment_id=stored.id)
+    message.pop("relay", None)
+    mode = log_.mode(session_id)
+    replies: list[dict[str, Any]] = []
+    if mode == "handoff":
+        services.handoff.customer_wrote(session_id)
+    else:
+        reply, _ = log_.record(
+            session_id,
+            "bot",
+            customer_text("attachment_for_bot", language),
+            buttons=[{"title": customer_text("attachment_for_bot_button", language), "payload": REQUEST_HUMAN}],
+        )
+        reply.pop("relay", None)
+        replies.append(reply)
+    return jsonify({"messages": [message, *replies], "mode": mode})
+
+
+@chat_blueprint.get("/attachments/<token>")
+def attachment(token: str) -> Any:
+    """A file of this customer's own conversation (the session id proves whose it is), else 404."""
+    if not web_files.TOKEN.match(token):
+        abort(404)
+    session_id = _known_session(request.args.get("session_id"))
+    content = _services().attachments.content(token)
+    if content is None or not hmac.compare_digest(content.conversation_id, session_id):
+        abort(404)
+    return web_files.serve(content)

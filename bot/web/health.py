@@ -1,4 +1,4 @@
-"""GET /health: the state of Rasa, the action server, the database and the FAQ.
+"""GET /health: the state of Rasa, the action server, the database, the FAQ and mail.
 
 The details (versions, dialect, model file, FAQ errors) are for operators: they
 are shown to loopback callers and to those who send the X-Health-Token header.
@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import text
 
 from bot.db import get_engine
+from bot.shop.mailer import mail_status
 
 health_blueprint = Blueprint("health", __name__)
 
@@ -36,6 +37,20 @@ def _action_server(url: str) -> dict[str, Any]:
         return {"status": "ok"}
     except requests.RequestException as exc:
         return {"status": "down", "error": type(exc).__name__}
+
+
+def _mail(settings: Any) -> dict[str, Any]:
+    """"not_configured" without SMTP: the stack runs, but no mail reaches a customer."""
+    try:
+        status = mail_status(settings.database_url, settings.smtp, settings.dev_outbox)
+    except Exception as exc:
+        return {"status": "unknown", "error": type(exc).__name__}
+    return {
+        "status": "ok" if status.configured else "not_configured",
+        "delivery": status.delivery.value,
+        "queued": status.queued,
+        "detail": status.describe(),
+    }
 
 
 def _may_see_details(token: str) -> bool:
@@ -59,6 +74,7 @@ def health() -> Any:
     kb = current_app.extensions["services"].knowledge_base_loaded
     if kb is not None:
         parts["knowledge_base"] = kb.status().as_dict()
+    parts["mail"] = _mail(settings)
     core_up = all(parts[name]["status"] == "ok" for name in ("rasa", "action_server", "database"))
     overall = "ok" if all(p["status"] == "ok" for p in parts.values()) else "degraded"
     # A content error degrades but keeps serving; only a dead core process fails the check.

@@ -18,6 +18,8 @@ from bot.metrics import REGISTRY
 
 metrics_blueprint = Blueprint("metrics", __name__)
 LOOPBACK = {"127.0.0.1", "::1"}
+# Any of these means a proxy passed the request on: its client is not this machine's scraper.
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host", "X-Forwarded-Proto", "Via")
 
 
 class SharedStateCollector(Collector):
@@ -35,7 +37,7 @@ class SharedStateCollector(Collector):
                 select(func.count()).where(Handoff.status == "ticket", Handoff.promise_kept_at.is_(None))
             )
         # Started handoffs only grow (a privacy purge that deletes old rows reads as a counter reset).
-        started = CounterMetricFamily("voltmart_handoffs", "Handoffs started, by reason.", labels=["reason"])
+        started = CounterMetricFamily("support_handoffs", "Handoffs started, by reason.", labels=["reason"])
         by_reason: dict[str, int] = {}
         by_status: dict[str, int] = {"queued": 0, "assigned": 0, "ticket": int(tickets_open or 0)}
         for reason, status, count in rows:
@@ -46,7 +48,7 @@ class SharedStateCollector(Collector):
             started.add_metric([reason], count)
         yield started
         open_now = GaugeMetricFamily(
-            "voltmart_handoffs_open",
+            "support_handoffs_open",
             "Handoffs not yet resolved (tickets: promise not yet kept), by status.",
             labels=["status"],
         )
@@ -54,31 +56,31 @@ class SharedStateCollector(Collector):
             open_now.add_metric([status], count)
         yield open_now
         yield GaugeMetricFamily(
-            "voltmart_handoff_queue_length", "Handoffs waiting for an agent.", value=by_status["queued"]
+            "support_handoff_queue_length", "Handoffs waiting for an agent.", value=by_status["queued"]
         )
         kb = self.services.knowledge_base_loaded
         status = kb.status() if kb is not None else None
         yield GaugeMetricFamily(
-            "voltmart_faq_index_loaded",
+            "support_faq_index_loaded",
             "1 when this process has loaded the FAQ index.",
             value=1 if status else 0,
         )
         if status is not None:
             yield GaugeMetricFamily(
-                "voltmart_faq_index_entries", "FAQ entries being served.", value=status.entries
+                "support_faq_index_entries", "FAQ entries being served.", value=status.entries
             )
             yield GaugeMetricFamily(
-                "voltmart_faq_index_ok",
+                "support_faq_index_ok",
                 "1 when the FAQ files are valid and live.",
                 value=1 if status.ok else 0,
             )
             yield GaugeMetricFamily(
-                "voltmart_faq_index_serving_last_good",
+                "support_faq_index_serving_last_good",
                 "1 when a rejected change left the last good index serving.",
                 value=1 if status.serving_last_good else 0,
             )
             yield GaugeMetricFamily(
-                "voltmart_faq_index_built_timestamp_seconds",
+                "support_faq_index_built_timestamp_seconds",
                 "When the live index was built.",
                 value=status.loaded_at,
             )
@@ -90,7 +92,7 @@ def _allowed() -> bool:
         offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         return hmac.compare_digest(offered.encode(), token.encode())
     # Without a token only a scraper on this machine, and not through a proxy that forwards clients.
-    return request.remote_addr in LOOPBACK and "X-Forwarded-For" not in request.headers
+    return request.remote_addr in LOOPBACK and not any(h in request.headers for h in PROXY_HEADERS)
 
 
 @metrics_blueprint.get("/metrics")

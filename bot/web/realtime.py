@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, request, session
@@ -26,6 +27,7 @@ from bot.messages.bus import AGENTS_ROOM, SocketIOBus, conversation_room
 from bot.messages.log import SessionStatus
 from bot.web.chat import SESSION_ID, session_status
 from bot.web.console import auth, read_models
+from bot.web.live_connections import EXTENSION, Connection, LiveConnections, Party
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +45,37 @@ def _after(value: Any) -> int:
     return max(int(value), 0) if value < 2**53 else 0
 
 
+def _never_stored(wsgi_app: Any) -> Any:
+    """Long-polling responses carry pushed messages: like every console response, never cached."""
+
+    def app(environ: dict, start_response: Any) -> Any:
+        if not environ.get("PATH_INFO", "").startswith("/socket.io"):
+            return wsgi_app(environ, start_response)
+
+        def no_store(status: str, headers: list, *args: Any) -> Any:
+            headers = [(k, v) for k, v in headers if k.lower() != "cache-control"]
+            return start_response(status, [*headers, ("Cache-Control", "no-store")], *args)
+
+        return wsgi_app(environ, no_store)
+
+    return app
+
+
+def client_address(environ: dict, trusted_hops: int) -> str:
+    """The client's address as ProxyFix sees it (Socket.IO requests do not pass through ProxyFix)."""
+    remote = environ.get("REMOTE_ADDR") or "?"
+    if not trusted_hops:
+        return remote
+    forwarded = [part.strip() for part in environ.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    return forwarded[-trusted_hops] if len(forwarded) >= trusted_hops else remote
+
+
 def create_socketio(app: Flask, services: Services) -> SocketIO:
     settings = services.settings
-    allowed = settings.allowed_origins
+    origins = app.extensions["origin_guard"]
 
     def origin_allowed(origin: str | None, environ: dict) -> bool:
-        return _same_origin(origin, environ) or origin in allowed
+        return _same_origin(origin, environ) or origins.check(origin, environ.get("HTTP_HOST"))
 
     socketio = SocketIO(
         app,
@@ -62,21 +89,29 @@ def create_socketio(app: Flask, services: Services) -> SocketIO:
         logger=False,
         engineio_logger=False,
     )
+    app.wsgi_app = _never_stored(app.wsgi_app)  # type: ignore[method-assign]  # Socket.IO polling too
     services.messages.bus = SocketIOBus(socketio)
     messages = services.messages
+    live = LiveConnections(socketio, services.database_url, timedelta(minutes=settings.sessions.idle_minutes))
+    app.extensions[EXTENSION] = live
 
     def current_agent() -> read_models.AgentView | None:
         """The same check as every console request: revoked or expired sessions are refused."""
         return auth.current_agent(services.database_url, session, settings.console.session_hours)
 
+    hops = settings.trusted_proxy_hops
+
     @socketio.on("connect")
     def connect(auth: Any = None) -> None:
+        if not services.limits.socket_connects_per_address.allow(client_address(request.environ, hops)):
+            raise ConnectionRefusedError("too many connections from this address; wait a moment")
         auth = auth if isinstance(auth, dict) else {}
         if auth.get("role") == "agent":
             agent = current_agent()
             if agent is None or not _same_origin(request.headers.get("Origin"), request.environ):
                 raise ConnectionRefusedError("login required")
             agents.touch(services.database_url, agent.id)
+            live.add(request.sid, Connection(Party.AGENT, str(agent.id), agent.session_generation))
             join_room(AGENTS_ROOM)
             return
         session_id = auth.get("session_id")
@@ -85,12 +120,17 @@ def create_socketio(app: Flask, services: Services) -> SocketIO:
         if session_status(services, session_id) is not SessionStatus.ACTIVE:
             raise ConnectionRefusedError("unknown, expired or ended session")
         session["customer_session"] = session_id
+        live.add(request.sid, Connection(Party.CUSTOMER, session_id))
         join_room(conversation_room(session_id))
         # Joined first, then read: a message stored in between arrives twice, never not at all.
         emit(
             "messages",
             {"messages": messages.after(session_id, _after(auth.get("after"))), "mode": messages.mode(session_id)},
         )
+
+    @socketio.on("disconnect")
+    def disconnected(*_args: Any) -> None:
+        live.remove(request.sid)
 
     @socketio.on("watch")
     def watch(data: Any = None) -> Any:

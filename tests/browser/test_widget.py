@@ -26,7 +26,7 @@ from bot.handoff.service import HandoffService
 from bot.messages.log import MessageLog
 from bot.settings import HandoffSettings
 from tests.support.console import AgentConsole
-from tests.support.stack import ROOT, Stack
+from tests.support.stack import ROOT, Stack, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -88,7 +88,7 @@ def message_ids(page: Page) -> list[str]:
 
 
 def session_of(page: Page) -> str:
-    session = page.evaluate("() => window.VoltMartWidget.sessionId")
+    session = page.evaluate("() => window.ChatWidget.sessionId")
     assert session, "the widget has no session yet"
     return session
 
@@ -220,7 +220,7 @@ def test_untrusted_text_stays_inert(new_page: Callable[..., Page], stack: Stack)
     rendered = page.evaluate(
         """() => {
           const box = document.createElement('div');
-          box.append(window.VoltMartWidget.renderMarkdown(
+          box.append(window.ChatWidget.renderMarkdown(
             'See [docs](javascript:alert(1)) and [x](  javascript:alert(1)) <script>window.__xss=1</script>\\n' +
             '1. [ok](http://example.com/a?b=1)\\n2. *it* **bold**\\n\\n' +
             '[data](data:text/html,<script>alert(1)</script>) https://voltmart.example/help.'));
@@ -418,10 +418,10 @@ def test_language_and_theme(new_page: Callable[..., Page]) -> None:
     assert page.evaluate(background) == "rgb(255, 255, 255)"
     page.emulate_media(color_scheme="dark")
     assert page.evaluate(background) == "rgb(15, 23, 42)"
-    page.evaluate("() => window.VoltMartWidget.setTheme('light')")  # what data-theme="light" does
+    page.evaluate("() => window.ChatWidget.setTheme('light')")  # what data-theme="light" does
     assert page.evaluate(background) == "rgb(255, 255, 255)"
     page.emulate_media(color_scheme="light")
-    page.evaluate("() => window.VoltMartWidget.setTheme('dark')")
+    page.evaluate("() => window.ChatWidget.setTheme('dark')")
     assert page.evaluate(background) == "rgb(15, 23, 42)"
 
 
@@ -497,7 +497,7 @@ def test_returning_visitor_with_closed_panel_makes_no_requests(
     page.on("websocket", lambda socket: sockets.append(socket.url))
     page.reload()
     page.locator(LAUNCHER).wait_for()
-    page.evaluate("() => window.VoltMartWidget.ready")
+    page.evaluate("() => window.ChatWidget.ready")
     loaded = len(requests)
     page.wait_for_timeout(4000)
     gateway = [url for url in requests if "/api/" in url or "/socket.io" in url or "socket.io.min.js" in url]
@@ -510,7 +510,7 @@ def test_returning_visitor_with_closed_panel_makes_no_requests(
     page.click(LAUNCHER)
     expect(page.locator(CUSTOMER)).to_have_count(1)
     expect(page.locator(CUSTOMER).first).to_have_text("hello")
-    page.wait_for_function("() => window.VoltMartWidget.connection.transport === 'socket'", timeout=15_000)
+    page.wait_for_function("() => window.ChatWidget.connection.transport === 'socket'", timeout=15_000)
     assert any("/api/messages" in url for url in requests)
     deadline = time.monotonic() + 10
     while not sockets and time.monotonic() < deadline:
@@ -539,7 +539,7 @@ def test_refused_message_is_not_retried_and_later_ones_go_out(new_page: Callable
     page.fill(INPUT, "where is my order")
     page.keyboard.press("Enter")
     expect(page.locator(CUSTOMER)).to_have_count(3)
-    page.wait_for_function("() => JSON.parse(localStorage.getItem('voltmart-widget:outbox') || '[]').length === 2")
+    page.wait_for_function("() => JSON.parse(localStorage.getItem('chat-widget:outbox') || '[]').length === 2")
     assert len(held) == 1
     answers = page.locator(ANSWER).count()
     held[0].fulfill(status=422, json={"error": "this message can't be processed"})
@@ -553,7 +553,7 @@ def test_refused_message_is_not_retried_and_later_ones_go_out(new_page: Callable
     expect(page.locator(CUSTOMER).last).to_have_attribute("data-id", re.compile(r"^\d+$"))
     page.wait_for_timeout(5000)
     assert len(poisoned) == 1, poisoned
-    outbox = page.evaluate("() => localStorage.getItem('voltmart-widget:outbox')")
+    outbox = page.evaluate("() => localStorage.getItem('chat-widget:outbox')")
     assert outbox is None, outbox
     stored = handoff_service(stack).messages.after(session_of(page))
     assert [m["text"] for m in stored if m["sender"] == "customer"] == ["hello", "where is my order"]
@@ -593,13 +593,13 @@ def test_end_chat_forgets_the_conversation(new_page: Callable[..., Page], stack:
     expect(page.locator(MESSAGE)).to_have_count(0)
     expect(page.locator(PANEL)).to_contain_text("Chat ended")
     expect(page.locator(INPUT)).to_be_focused()
-    page.wait_for_function("() => window.VoltMartWidget.sessionId === null")
+    page.wait_for_function("() => window.ChatWidget.sessionId === null")
     assert ended == [{"session_id": session}]
     # The gateway refuses the old id from now on: whoever uses this browser next can't read that chat.
     old = http_requests.get(f"{stack.url}/api/messages", params={"session_id": session}, timeout=10)
     assert old.status_code == 410, old.text
     stored = page.evaluate(
-        "() => Object.keys(localStorage).filter(k => k.startsWith('voltmart-widget:') && k !== 'voltmart-widget:seen')"
+        "() => Object.keys(localStorage).filter(k => k.startsWith('chat-widget:') && k !== 'chat-widget:seen')"
     )
     assert stored == [], stored
 
@@ -620,7 +620,7 @@ def test_blocked_push_falls_back_to_polling(new_page: Callable[..., Page], stack
     console, handoff_id = hand_over_to_agent(page, stack, "widget-proxy-agent")
     console.reply(handoff_id, "Still here, through the proxy.")
     expect(page.locator(f'{MESSAGE}[data-sender="agent"]').last).to_contain_text("through the proxy", timeout=40_000)
-    assert page.evaluate("() => window.VoltMartWidget.connection.transport") == "socket"
+    assert page.evaluate("() => window.ChatWidget.connection.transport") == "socket"
     assert any("/socket.io/" in url and "transport=polling" in url for url in requests)
     assert not any("/api/messages" in url and "wait=" in url for url in requests)
     console.resolve(handoff_id)
@@ -632,7 +632,7 @@ def test_blocked_push_falls_back_to_polling(new_page: Callable[..., Page], stack
     page.on("request", lambda request: requests.append(request.url))
     open_panel(page)
     console, handoff_id = hand_over_to_agent(page, stack, "widget-proxy-agent")
-    page.wait_for_function("() => window.VoltMartWidget.connection.transport === 'polling'", timeout=20_000)
+    page.wait_for_function("() => window.ChatWidget.connection.transport === 'polling'", timeout=20_000)
     console.reply(handoff_id, "Still here, by long-polling.")
     expect(page.locator(f'{MESSAGE}[data-sender="agent"]').last).to_contain_text("by long-polling", timeout=40_000)
     assert any("/api/messages" in url and "wait=25" in url for url in requests)
@@ -682,14 +682,14 @@ def test_assistant_reconnecting_is_shown_and_the_answer_is_pushed(new_page: Call
         page.keyboard.press("Enter")
         expect(notice).to_contain_text("The assistant is reconnecting", timeout=30_000)
         expect(page.locator(CUSTOMER).last).to_have_attribute("data-id", re.compile(r"^\d+$"))
-        assert page.evaluate("() => localStorage.getItem('voltmart-widget:outbox')") is None  # accepted (202)
+        assert page.evaluate("() => localStorage.getItem('chat-widget:outbox')") is None  # accepted (202)
 
         # Closed panel: the pending answer alone keeps the connection open, and it arrives.
         page.keyboard.press("Escape")
         page.wait_for_timeout(1000)
-        assert page.evaluate("() => window.VoltMartWidget.connection.transport") == "socket"
+        assert page.evaluate("() => window.ChatWidget.connection.transport") == "socket"
         expect(page.locator(BADGE)).to_be_visible(timeout=240_000)
-        page.wait_for_function("() => window.VoltMartWidget.connection.transport === 'none'", timeout=10_000)
+        page.wait_for_function("() => window.ChatWidget.connection.transport === 'none'", timeout=10_000)
     finally:
         stack.wait_healthy(240)
     page.click(LAUNCHER)
@@ -708,7 +708,7 @@ def test_embedded_on_a_shop_on_another_origin(browser: Browser, stack: Stack) ->
     policy = f"default-src 'self'; script-src {gateway}; style-src {gateway}; connect-src {gateway} {websocket}"
     shop_page = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Shop</title></head>"
-        f"<body><h1>A shop</h1><script src='{gateway}/static/widget/voltmart-widget.js' defer></script></body></html>"
+        f"<body><h1>A shop</h1><script src='{gateway}/static/widget/chat-widget.js' defer></script></body></html>"
     ).encode()
 
     class Shop(BaseHTTPRequestHandler):
@@ -737,7 +737,7 @@ def test_embedded_on_a_shop_on_another_origin(browser: Browser, stack: Stack) ->
         console, handoff_id = hand_over_to_agent(page, stack, "widget-shop-agent")
         console.reply(handoff_id, "Hello from the support team.")
         expect(page.locator(f'{MESSAGE}[data-sender="agent"]').last).to_contain_text("from the support team", timeout=40_000)
-        assert page.evaluate("() => window.VoltMartWidget.connection.transport") == "socket"
+        assert page.evaluate("() => window.ChatWidget.connection.transport") == "socket"
         assert any(url.startswith(websocket) and "/socket.io/" in url for url in sockets), sockets
         assert violations == [], violations
         console.resolve(handoff_id)
@@ -745,3 +745,54 @@ def test_embedded_on_a_shop_on_another_origin(browser: Browser, stack: Stack) ->
         context.close()
         shop.shutdown()
         shop.server_close()
+
+
+def test_a_page_on_an_origin_not_allowed_is_told_why_and_the_gateway_says_which_setting(
+    browser: Browser, stack: Stack
+) -> None:
+    """Not in allowed_origins: a plain message instead of "reconnecting" forever, no chat requests,
+    and one warning in the gateway's log naming the setting to change."""
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    page_html = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Other shop</title></head>"
+        f"<body><h1>Not allowed</h1><script src='{stack.url}/static/widget/chat-widget.js' defer></script></body></html>"
+    ).encode()
+
+    class OtherShop(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(page_html)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), OtherShop)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    try:
+        page = context.new_page()
+        chat_calls: list[str] = []
+        page.on("request", lambda r: chat_calls.append(r.url) if "/api/session" in r.url or "/socket.io/" in r.url else None)
+        page.goto(f"{origin}/")
+        page.locator(LAUNCHER).wait_for()
+        open_panel(page)
+        notice = page.locator(".vm-notice")
+        expect(notice).to_be_visible()
+        expect(notice).to_contain_text("isn't available on this website")
+        expect(page.locator(INPUT)).to_be_disabled()
+        page.wait_for_timeout(2000)
+        assert "Reconnecting" not in page.locator(PANEL).inner_text()
+        assert chat_calls == [], chat_calls
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and f"widget refused on origin {origin}" not in stack.tail("gateway", 400):
+            time.sleep(0.2)
+        log = stack.tail("gateway", 400)
+        assert f"widget refused on origin {origin}" in log and "allowed_origins in shop.yml" in log, log[-2000:]
+        assert log.count(f"widget refused on origin {origin}") == 1  # once per origin, not per request
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()

@@ -69,7 +69,7 @@ def test_thanks_and_a_question_in_a_form_ask_whether_to_carry_on(stack: Stack) -
     assert "What's your order number" not in texts(after_thanks)
     assert [b["payload"] for b in after_thanks[-1]["buttons"]] == ["/affirm", "/stop"]
     assert "order number" in texts(stack.say(session, "yes"))
-    assert "stopped" in texts(stack.say(session, "/stop"))
+    assert "nothing was changed" in texts(stack.say(session, "/stop"))
 
 
 def test_language_follows_each_message_and_short_ones_keep_it(stack: Stack) -> None:

@@ -51,13 +51,13 @@ export function fakeClock() {
 
 /** A Storage (getItem/setItem/removeItem) over a Map, shared between client instances like localStorage. */
 export function fakeStorage(initial = {}) {
-  const data = new Map(Object.entries(initial).map(([k, v]) => [`voltmart-widget:${k}`, JSON.stringify(v)]));
+  const data = new Map(Object.entries(initial).map(([k, v]) => [`chat-widget:${k}`, JSON.stringify(v)]));
   return {
     data,
     getItem: (key) => (data.has(key) ? data.get(key) : null),
     setItem: (key, value) => data.set(key, String(value)),
     removeItem: (key) => data.delete(key),
-    value: (key) => (data.has(`voltmart-widget:${key}`) ? JSON.parse(data.get(`voltmart-widget:${key}`)) : null),
+    value: (key) => (data.has(`chat-widget:${key}`) ? JSON.parse(data.get(`chat-widget:${key}`)) : null),
   };
 }
 
@@ -90,7 +90,16 @@ export function fakeGateway() {
         method: init.method || "GET",
         pathname: parsed.pathname,
         query: Object.fromEntries(parsed.searchParams),
-        body: init.body ? JSON.parse(init.body) : null,
+        // A form (file upload) is recorded as its fields; a File field as {name, size, type}.
+        body:
+          init.body instanceof FormData
+            ? Object.fromEntries(
+                [...init.body.entries()].map(([k, v]) => [k, typeof v === "string" ? v : { name: v.name, size: v.size, type: v.type }])
+              )
+            : init.body
+              ? JSON.parse(init.body)
+              : null,
+        headers: init.headers || {},
         signal: init.signal,
       };
       requests.push(request);
@@ -214,6 +223,10 @@ export function setup({ storage = fakeStorage(), gateway = fakeGateway(), socket
     "reset",
     "transport",
     "history",
+    "agent",
+    "fileSending",
+    "fileSent",
+    "fileRefused",
   ]) {
     client.on(name, (...args) => events.push([name, ...args]));
   }

@@ -605,3 +605,97 @@ test("two tabs of one visitor keep each other's unsent messages in storage", asy
   await flush();
   assert.equal(storage.value("outbox"), null);
 });
+
+describe("files", () => {
+  const photo = () => new File([new Uint8Array([0xff, 0xd8, 0xff, 0xe0])], "kettle.jpg", { type: "image/jpeg" });
+  const attachment = { token: "t".repeat(43), kind: "image", name: "kettle.jpg", size: 4, width: 10, height: 8 };
+
+  test("a photo is posted as a form with the session and a client_id, and shown once", async () => {
+    const gateway = botGateway();
+    gateway.route("POST", "/api/attachments", () => ({
+      body: {
+        messages: [gateway.message("customer", "", { attachment }), gateway.message("bot", "I can't look at photos")],
+        mode: "bot",
+      },
+    }));
+    const { client, events, shown } = setup({ gateway });
+    client.start();
+    assert.equal(await client.sendFile(photo(), { lang: "sk" }), true);
+    const [upload] = gateway.calls("POST", "/api/attachments");
+    assert.deepEqual(upload.body, {
+      session_id: SESSION,
+      client_id: "cid-1",
+      lang: "sk",
+      file: { name: "kettle.jpg", size: 4, type: "image/jpeg" },
+    });
+    assert.equal(upload.headers["Content-Type"], undefined, "the browser sets the multipart boundary");
+    assert.deepEqual(shown(), [101, 102]);
+    const own = events.find(([name]) => name === "messages")[1][0];
+    assert.deepEqual(own.attachment, attachment);
+    assert.deepEqual(events.filter(([n]) => n.startsWith("file")).map(([n]) => n), ["fileSending", "fileSent"]);
+    assert.equal(
+      client.attachmentUrl(attachment.token),
+      `${API}/api/attachments/${attachment.token}?session_id=${SESSION}`
+    );
+  });
+
+  test("a refused file says why and is not retried; a too large one never leaves the device", async () => {
+    const gateway = botGateway();
+    gateway.route("POST", "/api/attachments", () => ({
+      status: 415,
+      body: { error: "only photos (JPEG, PNG, WebP, GIF) and PDF documents can be sent", reason: "unsupported" },
+    }));
+    const { client, clock, events } = setup({ gateway, maxFileBytes: 10 });
+    client.start();
+    assert.equal(await client.sendFile(photo()), false);
+    const refused = events.filter(([n]) => n === "fileRefused").map(([, , info]) => [info.status, info.reason]);
+    assert.deepEqual(refused, [[415, "unsupported"]]);
+    await clock.advance(60000);
+    assert.equal(gateway.calls("POST", "/api/attachments").length, 1, "no retry behind the customer's back");
+    const big = new File([new Uint8Array(11)], "big.pdf", { type: "application/pdf" });
+    assert.equal(await client.sendFile(big), false);
+    assert.equal(gateway.calls("POST", "/api/attachments").length, 1);
+    assert.deepEqual(events.filter(([n]) => n === "fileRefused").at(-1)[2].reason, "too_large");
+  });
+});
+
+describe("who has the conversation", () => {
+  test("queued, then connected with the agent who joined, passed on, back to the queue, then the bot", async () => {
+    const gateway = botGateway();
+    const { client, events, socketIo } = setup({ gateway, storage: returning({ mode: "handoff" }) });
+    history(gateway, [gateway.message("customer", "a person please")], "handoff");
+    client.start();
+    await flush();
+    const socket = socketIo.sockets[0];
+    socket.accept();
+    assert.equal(client.state.agent, null, "in the queue: nobody has it yet");
+    const notice = (kind, name) => gateway.message("system", `${kind}`, { notice: { kind, agent_name: name } });
+    socket.fire("message", notice("joined", "Alice"));
+    assert.equal(client.state.agent, "Alice");
+    socket.fire("message", notice("transferred", "Bob"));
+    socket.fire("message", notice("queued", null));
+    socket.fire("message", notice("joined", "Carol"));
+    socket.fire("message", gateway.message("agent", "Hi, I'm Carol", { agent_name: "Carol" }));
+    socket.fire("message", notice("left", "Carol"));
+    socket.fire("mode", { mode: "bot" });
+    const seen = events.filter(([n]) => n === "agent").map(([, name]) => name);
+    assert.deepEqual(seen, ["Alice", "Bob", null, "Carol", null]);
+  });
+
+  test("a reload finds the agent in the history", async () => {
+    const gateway = botGateway();
+    history(
+      gateway,
+      [
+        gateway.message("customer", "a person please"),
+        gateway.message("system", "Alice joined", { notice: { kind: "joined", agent_name: "Alice" } }),
+      ],
+      "handoff"
+    );
+    const { client } = setup({ gateway, storage: returning({ mode: "handoff" }) });
+    client.start();
+    await flush();
+    assert.equal(client.state.agent, "Alice");
+    assert.equal(client.state.mode, "handoff");
+  });
+});

@@ -133,7 +133,7 @@ def return_interrupted(w: dict) -> list[dict]:
         {"active_loop": "return_form"},
         slots(requested_slot="order_number"),
         user(w["thanks"], "thanks"),
-        {"action": "utter_you_are_welcome"},
+        {"action": "action_in_form_small_talk"},
         {"action": "return_form"},
         {"active_loop": "return_form"},
         slots(requested_slot="order_number"),

@@ -19,8 +19,9 @@ from requests_toolbelt.adapters.source import SourceAddressAdapter
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.deploy.configs import write_production_configs
 from bot.deploy.supervisor import Program
-from bot.deploy.topology import ProductionPorts, production_topology, write_production_configs
+from bot.deploy.topology import ProductionPorts, production_topology
 from tests.support.stack import MODEL, ROOT, VENV_BIN, free_port, test_settings_file
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

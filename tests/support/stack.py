@@ -18,25 +18,61 @@ VENV_BIN = ROOT / ".venv" / "bin"
 MODEL = ROOT / "models" / "current.tar.gz"
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port below the kernel's ephemeral range, never the same twice in a run.
+
+    Not ``bind(0)``: that port is in the ephemeral range, and while a server takes seconds to
+    start, an outgoing connection (of the tests or of another stack) can take it first; the
+    server then fails with "address already in use" and the stack never gets healthy.
+    """
+    low, high = 20000, max(20001, min(_ephemeral_low(), 32768))
+    for _ in range(500):
+        port = secrets.randbelow(high - low) + low
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError(f"no free port in {low}-{high}")
 
 
 # Every request of a test run comes from 127.0.0.1, so limits per client address would make
 # unrelated tests depend on each other. tests/test_security.py runs a stack of its own with
 # the real limits of settings.yml.
 SHARED_ADDRESS_LIMITS = {
-    "limits": {"handoffs_per_client_per_hour": 10_000, "sessions_per_client_per_minute": 10_000},
+    "limits": {
+        "handoffs_per_client_per_hour": 10_000,
+        "sessions_per_client_per_minute": 10_000,
+        "session_ends_per_client_per_minute": 10_000,
+        "socket_connects_per_client_per_minute": 10_000,
+    },
     "verification": {"max_failures_per_client": 10_000},
 }
+
+IMAP_USER, IMAP_PASSWORD = "support@shop.example", "imap-test-password"  # tests/support/dovecot.py
 
 
 def test_settings_file(directory: Path, overrides: dict | None = None, **handoff: object) -> Path:
     """settings.yml with agents always within hours (tests must not depend on the clock)."""
     settings = yaml.safe_load((ROOT / "settings.yml").read_text())
     settings["handoff"]["hours"] = "always"
+    # Telegram on too: its Bot API is a local stand-in (tests/support/telegram.py) on telegram_api_port.
+    # Email too: its mailbox is Debian's Dovecot on imap_port, once a test starts it (tests/support/dovecot.py).
+    settings["channels"] = ["widget", "telegram", "email"]
     settings["handoff"].update(handoff)
     for section, values in (overrides or {}).items():
         settings.setdefault(section, {}).update(values)
@@ -63,6 +99,11 @@ class Stack:
         self.url = f"http://127.0.0.1:{self.gateway_port}"
         self.shop_port = free_port()  # a shop on another origin that embeds the widget (browser tests)
         self.shop_origin = f"http://127.0.0.1:{self.shop_port}"
+        # Telegram's Bot API stand-in listens here once a test starts it (tests/support/telegram.py).
+        self.telegram_api_port = free_port()
+        self.telegram_token = f"{secrets.randbelow(10**9)}:{secrets.token_urlsafe(24)}"
+        self.telegram_secret = secrets.token_urlsafe(24)
+        self.imap_port = free_port()  # Dovecot listens here once a test starts it (tests/support/dovecot.py)
         env = dict(os.environ)
         env.update(
             RASA_TELEMETRY_ENABLED="false",
@@ -84,6 +125,16 @@ class Stack:
             RASA_TRACKER_DB=str(workdir / "rasa_tracker.db"),
             SECRET_KEY=secrets.token_hex(32),
             ALLOWED_ORIGINS=self.shop_origin,
+            TELEGRAM_BOT_TOKEN=self.telegram_token,
+            TELEGRAM_WEBHOOK_SECRET=self.telegram_secret,
+            TELEGRAM_API_URL=f"http://127.0.0.1:{self.telegram_api_port}",
+            IMAP_HOST="127.0.0.1",
+            IMAP_PORT=str(self.imap_port),
+            IMAP_USER=IMAP_USER,
+            IMAP_PASSWORD=IMAP_PASSWORD,
+            IMAP_SSL="0",
+            EMAIL_ADDRESS=IMAP_USER,
+            EMAIL_POLL_SECONDS="2",
         )
         if production:
             env.update(
@@ -128,7 +179,11 @@ class Stack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_healthy(timeout)
+        try:
+            self.wait_healthy(timeout)
+        except BaseException:
+            self.stop()  # a stack that never came up must not leave Rasa and the action server running
+            raise
         return self
 
     def ctl(self, *args: str) -> str:
@@ -163,7 +218,9 @@ class Stack:
             except requests.RequestException:
                 pass
             time.sleep(1)
-        raise RuntimeError(f"stack not healthy after {timeout}s: {last and last.text}\n{self.tail('gateway')}")
+        health = last.text if last is not None else "no answer"
+        logs = "\n".join(f"--- {name}\n{self.tail(name, 15)}" for name in ("gateway", "rasa", "actions"))
+        raise RuntimeError(f"stack not healthy after {timeout}s: {health}\n{logs}")
 
     def stop_process(self, name: str) -> None:
         self.ctl("stop", name)

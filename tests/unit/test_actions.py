@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -18,6 +16,7 @@ from actions.orders import ActionOrderStatus, ValidateOrderStatusForm
 from actions.returns import ActionSubmitReturn, ValidateReturnForm, match_items
 from bot import composition
 from bot.shop.seed import seed_demo_data
+from tests.support.aio import run_async
 
 DOMAIN: dict[str, Any] = {}
 
@@ -41,12 +40,6 @@ def tracker(
     return Tracker(sender, {**base, **(slots or {})}, message, events or [], False, None, {}, "action_listen")
 
 
-def run_async(coroutine: Any) -> Any:
-    """asyncio.run in its own thread: a session-wide Playwright loop may own this one."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
 def responses(dispatcher: CollectingDispatcher) -> list[str]:
     return [
         m.get("response") or (m.get("custom") or {}).get("faq_id") or m.get("text")
@@ -60,6 +53,12 @@ def slot_events(events: list[dict]) -> dict[str, Any]:
 
 @pytest.fixture()
 def shop(app_env) -> None:
+    seed_demo_data(composition.database_url())
+
+
+@pytest.fixture()
+def mailing_shop(mail_env) -> None:
+    """The demo shop with a mail server configured: mail is promised only then."""
     seed_demo_data(composition.database_url())
 
 
@@ -88,7 +87,7 @@ def test_order_status_never_answers_unverified_slots(shop: None) -> None:
     assert responses(dispatcher) == ["utter_verification_failed"]
 
 
-def test_return_flow_creates_one_rma_even_when_submitted_twice(shop: None) -> None:
+def test_return_flow_creates_one_rma_even_when_submitted_twice(mailing_shop: None) -> None:
     slots = {
         "order_number": "482913",
         "email": "anna.kovacova@example.sk",
@@ -146,7 +145,7 @@ def test_item_matching_in_other_languages(shop: None) -> None:
     assert match_items("something else", order, "en") == []
 
 
-def test_password_reset_same_reply_for_any_email_and_rate_limited(shop: None) -> None:
+def test_password_reset_same_reply_for_any_email_and_rate_limited(mailing_shop: None) -> None:
     replies = []
     for email in ["peter.novak@example.com", "nobody@example.com"]:
         dispatcher = CollectingDispatcher()
@@ -206,7 +205,7 @@ def test_two_misunderstandings_in_a_row_hand_off(shop: None) -> None:
     assert responses(dispatcher) == ["utter_rephrase"]
 
 
-def test_handoff_records_full_context(shop: None) -> None:
+def test_handoff_records_full_context(mailing_shop: None) -> None:
     events = [
         {
             "event": "user",
@@ -274,10 +273,25 @@ def latest_handoff(conversation_id: str):
 
 def test_stop_leaves_the_form_and_forgets_its_slots(shop: None) -> None:
     dispatcher = CollectingDispatcher()
-    events = ActionStopFlow().run(dispatcher, tracker({"order_number": "482913"}), DOMAIN)
+    track = tracker({"order_number": "482913"})
+    track.active_loop = {"name": "order_status_form"}
+    events = ActionStopFlow().run(dispatcher, track, DOMAIN)
     assert responses(dispatcher) == ["utter_stopped"]
     assert {"event": "active_loop", "name": None, "timestamp": None} in events
     assert slot_events(events)["order_number"] is None
+
+
+@pytest.mark.parametrize(
+    ("form", "said"), [("cancel_order_form", "utter_cancel_kept"), (None, "utter_nothing_to_stop")]
+)
+def test_stop_says_only_what_happened(shop: None, form: str | None, said: str) -> None:
+    """ "Never mind" in the cancellation keeps the order; outside a form nothing was running."""
+    dispatcher = CollectingDispatcher()
+    track = tracker({"order_number": "617245", "cancel_confirmed": None})
+    track.active_loop = {"name": form} if form else {}
+    ActionStopFlow().run(dispatcher, track, DOMAIN)
+    assert responses(dispatcher) == [said]
+    assert composition.shop_store().find_verified_order("617245", "ivan.petrov@example.ru").status == "processing"
 
 
 def test_rating_is_validated(shop: None) -> None:

@@ -16,12 +16,13 @@ import pytest
 from bot.analytics import gaps
 from bot.analytics.events import NO_FAQ_MATCH, OUT_OF_SCOPE, EventLog
 from bot.analytics.models import AnalyticsEvent
-from bot.db import init_db, session_scope
-from bot.handoff.models import ChatMessage, Conversation
+from bot.db import session_scope
 from bot.kb.editor import EditRejected, LanguageDraft, add_entry, add_phrasings
 from bot.kb.embedder import create_embedder
 from bot.kb.loader import load_directory
 from bot.kb.service import KnowledgeBase
+from bot.messages.models import ChatMessage, Conversation
+from bot.migrations import init_db
 from tests.support.stack import ROOT
 
 RENTAL = [
@@ -117,16 +118,22 @@ def test_agent_answers_become_drafts_and_texts_are_clean(sqlite_url: str, kb: Kn
         now = datetime.utcnow()
         session.add(Conversation(id=cid, language="en", mode="bot", created_at=now, last_activity_at=now))
         session.flush()
-        session.add(
-            ChatMessage(
-                conversation_id=cid,
-                sender="agent",
-                text="Sorry, we only sell them.",
-                created_at=now + timedelta(minutes=1),
+        for minutes, text in enumerate(
+            [
+                "Hi, I'm Alice. How can I help you today?",  # a greeting: not a draft
+                "Sorry, we don't rent carpet cleaners, we **only sell** them.",
+                "Is there anything else I can help you with?",
+                "Your order 482913 was shipped yesterday by Packeta.",  # the answer to a later question
+            ],
+            1,
+        ):
+            session.add(
+                ChatMessage(
+                    conversation_id=cid, sender="agent", text=text, created_at=now + timedelta(minutes=minutes)
+                )
             )
-        )
     [group] = gaps.gap_groups(sqlite_url, kb)
-    assert group.drafts == ["Sorry, we only sell them."]
+    assert group.drafts == ["Sorry, we don't rent carpet cleaners, we **only sell** them."]
     assert "jo@example.com" not in group.messages[0].text and "[email]" in group.messages[0].text
 
 
@@ -203,3 +210,34 @@ def test_a_change_that_steals_other_entries_phrasings_is_not_published(kb: Knowl
     assert kb.search(victim, 1)[0].entry_id == "shipping_options"  # the last good index keeps serving
     # check_candidate reports the same before anything is written.
     assert kb.check_candidate(kb.directory)
+
+
+def test_a_dismissed_group_stays_hidden_until_it_grows(sqlite_url: str, kb: KnowledgeBase) -> None:
+    init_db(sqlite_url)
+    record(sqlite_url, kb, WEATHER[:2], OUT_OF_SCOPE)
+    [group] = gaps.gap_groups(sqlite_url, kb)
+    assert gaps.dismiss(sqlite_url, [m.event_id for m in group.messages]) == 2
+    [hidden] = gaps.gap_groups(sqlite_url, kb)
+    assert hidden.dismissed and hidden.as_dict()["dismissed"] is True
+    record(sqlite_url, kb, WEATHER[2:], OUT_OF_SCOPE)  # one more customer asks the same
+    [back] = gaps.gap_groups(sqlite_url, kb)
+    assert not back.dismissed and back.size == 3
+
+
+def test_a_nearest_entry_is_offered_only_when_really_near(sqlite_url: str, kb: KnowledgeBase) -> None:
+    init_db(sqlite_url)
+    paris = [
+        ("What's the weather like in Paris this weekend?", "en"),
+        ("Aké je počasie v Paríži?", "sk"),
+        ("Какая погода в Париже?", "ru"),
+    ]
+    returns = [("How many days do I get to send an item back?", "en"), ("Koľko dní mám na vrátenie tovaru?", "sk")]
+    record(sqlite_url, kb, paris, OUT_OF_SCOPE)
+    record(sqlite_url, kb, returns)
+    groups = {g.messages[0].text: g for g in gaps.gap_groups(sqlite_url, kb) for _ in [0]}
+    by_text = {m.text: g for g in groups.values() for m in g.messages}
+    weather = by_text[paris[0][0]]
+    assert not weather.near and weather.kind == "new_topic"
+    assert weather.as_dict()["near"] is False
+    near = by_text[returns[0][0]]
+    assert near.near and near.nearest_id == "return_policy"

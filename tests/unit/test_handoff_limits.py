@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from actions.handoff import ActionHandoff
 from bot import composition
+from bot.composition import get_settings
 from bot.db import session_scope
 from bot.handoff.limits import WINDOW, HandoffLimiter
 from bot.handoff.models import Handoff
-from bot.settings import get_settings
 from tests.unit.test_actions import responses
 
 
@@ -36,7 +36,7 @@ def handoffs() -> int:
 
 
 @pytest.fixture()
-def limits(app_env):
+def limits(mail_env):  # with a mail server: the offline answer collects an address for a reply
     return get_settings().limits
 
 

@@ -13,8 +13,15 @@ import pytest
 from sqlalchemy import Column, MetaData, String, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from bot.db import Base, init_db, session_scope
-from bot.migrations import BASELINE, current_revisions, head_revisions, load_models, pending_model_changes
+from bot.db import Base, session_scope
+from bot.migrations import (
+    BASELINE,
+    current_revisions,
+    head_revisions,
+    init_db,
+    load_models,
+    pending_model_changes,
+)
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -93,7 +100,7 @@ def test_empty_database_is_upgraded_to_head(empty_database: str) -> None:
 
 
 def test_database_of_the_previous_version_is_stamped_and_upgraded_with_its_rows(empty_database: str) -> None:
-    from bot.handoff.models import ChatMessage, Conversation
+    from bot.messages.models import ChatMessage, Conversation
 
     _made_by_previous_version(empty_database)
     init_db(empty_database)

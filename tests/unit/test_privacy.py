@@ -14,13 +14,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from bot.db import init_db, session_scope
+from bot.db import session_scope
 from bot.handoff.agents import upsert_agent
 from bot.handoff.limits import HandoffLimiter
-from bot.handoff.models import Agent, AgentNote, ChatMessage, Conversation, Handoff
+from bot.handoff.models import Agent, AgentNote, Handoff
 from bot.handoff.service import HandoffService
 from bot.messages.log import MessageLog
-from bot.privacy import PrivacyService, RasaTrackerStore
+from bot.messages.models import ChatMessage, Conversation
+from bot.migrations import init_db
+from bot.privacy import PrivacyService, RasaTrackerStore, conversation_ref
 from bot.settings import HandoffSettings, PrivacySettings
 from bot.shop.models import OutboxEmail, VerificationAttempt
 from bot.shop.seed import seed_demo_data
@@ -143,8 +145,8 @@ def tracker_senders(backend: Backend) -> set[str]:
 
 def test_export_has_every_conversation_of_the_email_and_nothing_else(backend: Backend, world: dict) -> None:
     data = privacy(backend).export(ANNA.upper())
-    assert sorted(c["id"] for c in data["conversations"]) == sorted(world["anna"])
-    verified = next(c for c in data["conversations"] if c["id"] == world["anna"][0])
+    assert sorted(c["ref"] for c in data["conversations"]) == sorted(map(conversation_ref, world["anna"]))
+    verified = next(c for c in data["conversations"] if c["ref"] == conversation_ref(world["anna"][0]))
     assert [m["text"] for m in verified["messages"] if m["sender"] == "customer"][1] == ANNA
     assert verified["handoffs"][0]["notes"][0]["text"] == "Anna called about the kettle"
     assert verified["handoffs"][0]["context"]["transcript"][0]["text"] == "kettle leaks"

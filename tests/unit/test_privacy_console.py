@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bot.handoff import agents
+from bot.privacy import conversation_ref
 from bot.web import create_app
 from tests.conftest import build_test_services
 from tests.support import stack as stack_support
@@ -57,15 +58,24 @@ def test_a_supervisor_exports_and_erases_with_confirmation(app: Flask) -> None:
     exported = client.post("/agent/privacy/export", data={"email": EMAIL, "csrf_token": token})
     assert exported.status_code == 200 and "attachment" in exported.headers["Content-Disposition"]
     data = json.loads(exported.get_data(as_text=True))
-    assert [c["id"] for c in data["conversations"]] == [app.config["test_session"]]
+    assert [c["ref"] for c in data["conversations"]] == [conversation_ref(app.config["test_session"])]
     unconfirmed = client.post(
         "/agent/privacy/erase", data={"email": EMAIL, "confirm": "", "csrf_token": token}
     )
     assert unconfirmed.status_code == 400
     assert app.extensions["services"].privacy.export(EMAIL)["conversations"]  # nothing erased yet
+    listed = client.post("/agent/privacy/erase", data={"email": EMAIL, "confirm": EMAIL, "csrf_token": token})
+    assert listed.status_code == 200 and conversation_ref(app.config["test_session"]) in listed.get_data(as_text=True)
+    assert app.extensions["services"].privacy.export(EMAIL)["conversations"]  # listed, not erased yet
     erased = client.post(
         "/agent/privacy/erase",
-        data={"email": EMAIL, "confirm": EMAIL, "csrf_token": token},
+        data={
+            "email": EMAIL,
+            "confirm": EMAIL,
+            "erase_listed": "1",
+            "ref": conversation_ref(app.config["test_session"]),
+            "csrf_token": token,
+        },
         follow_redirects=True,
     )
     assert erased.status_code == 200 and "Erased" in erased.get_data(as_text=True)

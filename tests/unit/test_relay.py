@@ -17,11 +17,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import update
 
-from bot.db import init_db, session_scope
-from bot.handoff.models import ChatMessage
+from bot.db import session_scope
 from bot.messages.log import MessageLog
+from bot.messages.models import ChatMessage
 from bot.messages.relay import Relay
-from bot.web.rasa_client import RasaClient, RasaTimedOut
+from bot.migrations import init_db
+from bot.rasa.client import RasaClient, RasaTimedOut
 
 
 class SlowRasa(BaseHTTPRequestHandler):
@@ -134,7 +135,7 @@ def test_the_background_sweep_leaves_a_new_message_to_the_request_that_stored_it
 
 def test_a_tracker_left_paused_is_resumed_before_the_next_message(tmp_path, rasa_url: str) -> None:
     """A handoff resolved while Rasa was down: the claim says so, the relay resumes it first."""
-    from bot.handoff.models import Conversation
+    from bot.messages.models import Conversation
 
     SlowRasa.delay.clear()
     url, log, session = message_log_with_one_message(tmp_path, "hello")

@@ -24,10 +24,12 @@ import pytest
 from bot.analytics import figures
 from bot.analytics.events import FAQ_ANSWER, FAQ_FEEDBACK
 from bot.analytics.models import AnalyticsEvent
-from bot.db import init_db, session_scope
-from bot.handoff.models import Agent, ChatMessage, Conversation, Handoff
+from bot.db import session_scope
+from bot.handoff.models import Agent, Handoff
 from bot.handoff.service import HandoffService
 from bot.messages.log import MessageLog
+from bot.messages.models import ChatMessage, Conversation
+from bot.migrations import init_db
 from bot.settings import HandoffSettings
 
 DAY = datetime(2026, 11, 2, 9, 0, 0)
@@ -269,7 +271,7 @@ def test_by_language_adds_up_to_overall(url: str) -> None:
     }
     assert sum(f["contained"] for f in by_language.values()) == result["overall"]["contained"]
     assert by_language["en"]["containment"] == 50.0
-    assert result["by_channel"] == {}  # one channel (web): no split
+    assert result["by_channel"] == {}  # one channel (the widget): no split
 
 
 def test_faq_served_and_thumbs_per_entry_and_language(url: str) -> None:
@@ -316,3 +318,23 @@ def test_handoff_then_resolved_then_rated_through_the_service(sqlite_url: str) -
     assert overall["fcr"] == 100.0
     assert overall["first_human_reply"]["n"] == 1 and overall["resolution_time"]["n"] == 1
     assert result["csat_by_agent"][0]["agent"] == "Carol"
+
+
+def test_every_figure_splits_by_channel_and_the_channels_add_up(url: str) -> None:
+    with session_scope(url) as session:
+        for n, channel in enumerate(("telegram", "telegram", "email")):
+            cid = f"{channel}-{n}"
+            conversation(session, cid, "en", DAY + timedelta(hours=n), bot_after=2)
+            session.get(Conversation, cid).channel = channel
+        handoff(session, "telegram-0", DAY + 10 * S, "customer_request", agent=None)
+    result = figures.report(url, START, END, NOW)
+    by_channel = result["by_channel"]
+    assert set(by_channel) == {"widget", "telegram", "email"}
+    assert by_channel["telegram"]["conversations"] == 2 and by_channel["email"]["conversations"] == 1
+    overall = result["overall"]
+    for figure in ("conversations", "contained", "handed_off", "fcr_conversations", "repeat_contacts"):
+        assert sum(f[figure] for f in by_channel.values()) == overall[figure], figure
+    assert sum(f["csat"]["ratings"] for f in by_channel.values()) == overall["csat"]["ratings"]
+    assert by_channel["telegram"]["handoff_rate"] == 50.0
+    day = next(d for d in result["trend"] if d["day"] == DAY.date().isoformat())
+    assert sum(day["by_channel"].values()) == day["conversations"] and day["by_channel"]["telegram"] == 2

@@ -240,8 +240,8 @@ def test_metrics_are_local_only_by_default(app: Flask) -> None:
     local = client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"})
     assert local.status_code == 200
     text = local.get_data(as_text=True)
-    assert "voltmart_handoff_queue_length" in text and "voltmart_message_latency_seconds" in text
-    assert 'voltmart_handoffs_open{status="queued"}' in text
+    assert "support_handoff_queue_length" in text and "support_message_latency_seconds" in text
+    assert 'support_handoffs_open{status="queued"}' in text
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"}).status_code == 403
     forwarded = client.get(
         "/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}, headers={"X-Forwarded-For": "203.0.113.9"}
@@ -262,9 +262,43 @@ def test_metrics_with_a_token(tmp_path: Path) -> None:
     assert right.status_code == 200
     text = right.get_data(as_text=True)
     # Nobody is online in this test, so both became email tickets.
-    assert 'voltmart_handoffs_total{reason="customer_request"} 1.0' in text
-    assert 'voltmart_handoffs_total{reason="angry_customer"} 1.0' in text
-    assert 'voltmart_handoffs_open{status="ticket"} 2.0' in text
-    assert "voltmart_handoff_queue_length 0.0" in text
-    assert "voltmart_faq_index_loaded 0.0" in text  # this process has not loaded the FAQ yet
+    assert 'support_handoffs_total{reason="customer_request"} 1.0' in text
+    assert 'support_handoffs_total{reason="angry_customer"} 1.0' in text
+    assert 'support_handoffs_open{status="ticket"} 2.0' in text
+    assert "support_handoff_queue_length 0.0" in text
+    assert "support_faq_index_loaded 0.0" in text  # this process has not loaded the FAQ yet
     services.close()
+
+
+def test_the_report_shows_widget_and_telegram_separately_with_a_total(
+    app: Flask, supervisor: FlaskClient
+) -> None:
+    from datetime import date, timedelta
+
+    from bot.messages.models import Channel
+
+    log = app.extensions["services"].messages
+    widget = log.open_session()
+    log.record(widget, "customer", "hello from the widget")
+    for chat in ("7001", "7002"):
+        telegram = log.channel_conversation(Channel.TELEGRAM, chat, timedelta(hours=2))
+        log.record(telegram, "customer", "hello from telegram")
+    today = date.today().isoformat()
+    html = supervisor.get(f"/agent/reports?start={today}&end={today}").get_data(as_text=True)
+    table = html[html.index('data-testid="table-channels"') :]
+
+    def conversations(channel: str) -> int:
+        row = table[table.index(f'data-channel="{channel}"') :]
+        return int(row.split('<td class="num">', 1)[1].split("<", 1)[0])
+
+    # Other tests of this module chatted in the widget today too; Telegram is only this test's.
+    assert conversations("telegram") == 2 and conversations("widget") >= 1
+    assert conversations("total") == conversations("telegram") + conversations("widget")
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                supervisor.get(f"/agent/reports.csv?start={today}&end={today}").get_data(as_text=True)
+            )
+        )
+    )
+    assert ["channel:telegram", "conversations", "2"] in rows

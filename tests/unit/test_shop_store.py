@@ -8,7 +8,8 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import init_db, session_scope
+from bot.db import session_scope
+from bot.migrations import init_db
 from bot.shop.mailer import unseal
 from bot.shop.models import Order, OutboxEmail, PasswordResetToken, ReturnRequest
 from bot.shop.policy import Eligibility
@@ -19,6 +20,7 @@ from bot.shop.store import ResetOutcome, SqlShopStore
 
 @pytest.fixture()
 def store(sqlite_url: str) -> SqlShopStore:
+    init_db(sqlite_url)
     seed_demo_data(sqlite_url)
     return SqlShopStore(sqlite_url, b"secret", resets_per_email_per_hour=3, resets_per_session_per_hour=5)
 
@@ -134,6 +136,7 @@ def test_normalise_email_and_redaction() -> None:
 
 
 def test_seed_is_idempotent(sqlite_url: str) -> None:
+    init_db(sqlite_url)
     seed_demo_data(sqlite_url)
     seed_demo_data(sqlite_url)
     init_db(sqlite_url)
@@ -204,3 +207,46 @@ def test_outdated_schema_is_reported_clearly(tmp_path) -> None:
     old.dispose()
     with pytest.raises(OutdatedSchema, match=r"conversations lacks column\(s\) .*rasa_paused.*make reset-db"):
         init_db(url)
+
+
+def test_cancel_a_processing_order_records_who_when_and_why(store: SqlShopStore) -> None:
+    from bot.shop.models import OrderCancellation
+    from bot.shop.store import CancelStatus
+
+    outcome = store.cancel_order("617245", " Ivan.Petrov@example.ru ", "ordered the wrong size")
+    assert outcome.status is CancelStatus.CANCELLED
+    assert outcome.order.status == "cancelled"
+    assert store.find_verified_order("617245", "ivan.petrov@example.ru").status == "cancelled"
+    with session_scope(store.url) as session:
+        rows = session.execute(select(OrderCancellation)).scalars().all()
+        assert [(r.requested_by, r.reason, r.channel) for r in rows] == [
+            ("ivan.petrov@example.ru", "ordered the wrong size", "chat")
+        ]
+        assert abs((datetime.utcnow() - rows[0].cancelled_at).total_seconds()) < 60
+    again = store.cancel_order("617245", "ivan.petrov@example.ru")
+    assert again.status is CancelStatus.ALREADY_CANCELLED
+    with session_scope(store.url) as session:
+        assert session.scalar(select(func.count()).select_from(OrderCancellation)) == 1
+
+
+@pytest.mark.parametrize(
+    ("number", "email"), [("593011", "peter.novak@example.com"), ("482913", "anna.kovacova@example.sk")]
+)
+def test_shipped_or_delivered_orders_are_not_cancelled(store: SqlShopStore, number: str, email: str) -> None:
+    from bot.shop.store import CancelStatus
+
+    before = store.find_verified_order(number, email)
+    outcome = store.cancel_order(number, email)
+    assert outcome.status is CancelStatus.TOO_LATE
+    assert outcome.order.status == before.status != "cancelled"
+
+
+def test_cancel_needs_the_exact_number_and_email(store: SqlShopStore) -> None:
+    for number, email in [
+        ("617245", "peter.novak@example.com"),
+        ("617245 ", "ivan.petrov@example.ru"),
+        ("999999", "ivan.petrov@example.ru"),
+    ]:
+        with pytest.raises(PermissionError):
+            store.cancel_order(number, email)
+    assert store.find_verified_order("617245", "ivan.petrov@example.ru").status == "processing"

@@ -17,8 +17,8 @@ from actions.common import ActionStopFlow
 from actions.orders import ActionOrderStatus, ValidateOrderStatusForm
 from actions.returns import ActionSubmitReturn, ValidateReturnForm
 from bot import composition
+from bot.composition import get_settings
 from bot.db import session_scope
-from bot.settings import get_settings
 from bot.shop.models import VerificationAttempt
 from bot.shop.seed import seed_demo_data
 from tests.support.stack import ROOT

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot import composition
+from bot.composition import get_settings
 from bot.db import session_scope
-from bot.handoff.models import Conversation
-from bot.settings import SmtpSettings, get_settings
+from bot.messages.models import Conversation
+from bot.settings import SmtpSettings
 from bot.worker import JOB_FACTORIES, Job, background_worker, jobs_from
 
 

@@ -9,6 +9,7 @@ from flask import Flask
 
 from bot.composition import Services
 from bot.web.console import canned
+from bot.web.console import files as _files  # noqa: F401 - its routes are on console_blueprint
 from bot.web.console.views import console_blueprint, csrf
 
 __all__ = ["console_blueprint", "csrf", "register"]

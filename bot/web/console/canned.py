@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 
 from bot.kb.schema import LANGUAGES
+from bot.profile.model import ShopProfile
+from bot.profile.render import render
 
 SHORTCODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 
@@ -24,9 +26,11 @@ class CannedAnswer:
     title: str
     text: dict[str, str]
 
-    def for_language(self, language: str) -> dict[str, str]:
+    def for_language(self, language: str, shop: ShopProfile | None = None) -> dict[str, str]:
+        """The answer as the agent inserts it: in ``language``, the shop's facts filled in."""
         used = language if language in self.text else "en"
-        return {"shortcode": self.shortcode, "title": self.title, "text": self.text[used], "lang": used}
+        text = render(self.text[used], shop, used) if shop is not None else self.text[used]
+        return {"shortcode": self.shortcode, "title": self.title, "text": text, "lang": used}
 
 
 def parse(raw: Any, source: str = "canned answers") -> list[CannedAnswer]:
@@ -77,3 +81,44 @@ def load(path: Path) -> list[CannedAnswer]:
     except yaml.YAMLError as exc:
         raise CannedError(f"{path}: not valid YAML: {exc}") from None
     return parse(raw, str(path))
+
+
+def save_answer(path: Path, shortcode: str, title: str, texts: dict[str, str]) -> list[CannedAnswer]:
+    """Replace (or add) one canned answer, keeping the rest of the file as it is (ruamel round trip).
+
+    The whole file is validated as the gateway loads it before it is written; CannedError
+    (nothing written) when it would not load.
+    """
+    import io
+    import os
+    import tempfile
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    yaml_rt = YAML()
+    yaml_rt.indent(mapping=2, sequence=2, offset=0)
+    yaml_rt.width = 4096
+    yaml_rt.preserve_quotes = True
+    data = yaml_rt.load(path.read_text(encoding="utf-8")) if path.exists() else CommentedSeq()
+    if data is None:
+        data = CommentedSeq()
+    item = next((i for i in data if isinstance(i, dict) and i.get("shortcode") == shortcode), None)
+    if item is None:
+        item = CommentedMap([("shortcode", shortcode)])
+        data.append(item)
+    item["title"] = title.strip()
+    text_map = item.get("text") if isinstance(item.get("text"), CommentedMap) else CommentedMap()
+    for language in LANGUAGES:
+        text_map[language] = " ".join((texts.get(language) or "").split()) if "\n" not in (
+            texts.get(language) or ""
+        ) else (texts.get(language) or "").strip()
+    item["text"] = text_map
+    buffer = io.StringIO()
+    yaml_rt.dump(data, buffer)
+    answers = parse(yaml.safe_load(buffer.getvalue()), str(path))  # raises CannedError, nothing written
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(buffer.getvalue())
+    os.replace(tmp_name, path)
+    return answers

@@ -14,10 +14,12 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from bot.attachments.models import Attachment
 from bot.db import session_scope
-from bot.handoff.models import Agent, AgentNote, ChatMessage, Conversation, ConversationLabel, Handoff
+from bot.handoff.models import Agent, AgentNote, ConversationLabel, Handoff
 from bot.kb.service import KnowledgeBase
 from bot.messages.log import message_dict
+from bot.messages.models import Channel, ChatMessage, Conversation
 from bot.shop.models import Customer, Order
 from bot.shop.security import normalise_email
 
@@ -38,6 +40,7 @@ class AgentView:
     presence: str = "offline"
     session_generation: int = 0
     role: str = "agent"
+    locale: str | None = None  # the console's language the agent chose
 
     @property
     def is_supervisor(self) -> bool:
@@ -83,6 +86,7 @@ def agent_view(url: str, agent_id: Any) -> AgentView | None:
             agent.presence or "offline",
             agent.session_generation or 0,
             agent.role or "agent",
+            agent.locale,
         )
 
 
@@ -134,9 +138,12 @@ def _last_customer_texts(session: Session, conversation_ids: set[str]) -> dict[s
         .group_by(ChatMessage.conversation_id)
     )
     rows = session.execute(
-        select(ChatMessage.conversation_id, ChatMessage.text).where(ChatMessage.id.in_(latest))
+        select(ChatMessage.conversation_id, ChatMessage.text, Attachment.filename)
+        .outerjoin(Attachment, ChatMessage.attachment_id == Attachment.id)
+        .where(ChatMessage.id.in_(latest))
     )
-    return {conversation_id: text for conversation_id, text in rows}
+    # A photo or PDF alone shows as its name.
+    return {conversation_id: text or (f"📎 {name}" if name else "") for conversation_id, text, name in rows}
 
 
 def _last_senders(session: Session, conversation_ids: set[str]) -> dict[str, str]:
@@ -160,8 +167,16 @@ def _context_preview(context: dict | None) -> str:
     return ""
 
 
+def _channels_of(session: Session, conversation_ids: set[str]) -> dict[str, str]:
+    if not conversation_ids:
+        return {}
+    return dict(
+        session.execute(select(Conversation.id, Conversation.channel).where(Conversation.id.in_(conversation_ids))).all()
+    )
+
+
 def _queue_row(
-    handoff: Handoff, now: datetime, previews: dict, senders: dict, names: dict, labels: dict
+    handoff: Handoff, now: datetime, previews: dict, senders: dict, names: dict, labels: dict, channels: dict
 ) -> dict:
     since = handoff.queued_at or handoff.created_at or now
     return {
@@ -178,11 +193,15 @@ def _queue_row(
         "agent_id": handoff.agent_id,
         "agent_name": names.get(handoff.agent_id),
         "labels": labels.get(handoff.conversation_id, []),
+        "channel": channels.get(handoff.conversation_id, Channel.WIDGET.value),
     }
 
 
-def queue(url: str, agent_id: int, now: datetime | None = None) -> dict[str, Any]:
-    """Waiting handoffs, the agent's own, and offline tickets whose promise is not yet kept."""
+def queue(url: str, agent_id: int, now: datetime | None = None, channel: Channel | None = None) -> dict[str, Any]:
+    """Waiting handoffs, the agent's own, and offline tickets whose promise is not yet kept.
+
+    With ``channel``, only conversations on that channel (widget, email, telegram).
+    """
     now = now or datetime.now(UTC).replace(tzinfo=None)
     with session_scope(url) as session:
         active = (
@@ -219,12 +238,16 @@ def queue(url: str, agent_id: int, now: datetime | None = None) -> dict[str, Any
         senders = _last_senders(session, {h.conversation_id for h in active})
         names = dict(session.execute(select(Agent.id, Agent.display_name)).all())
         labels = labels_of(session, ids)
-        rows = [_queue_row(h, now, previews, senders, names, labels) for h in active]
+        channels = _channels_of(session, ids)
+        if channel is not None:
+            active = [h for h in active if channels.get(h.conversation_id) == channel.value]
+            tickets = [h for h in tickets if channels.get(h.conversation_id) == channel.value]
+        rows = [_queue_row(h, now, previews, senders, names, labels, channels) for h in active]
         waiting = [r for r in rows if r["status"] == "queued"]
         mine = [r for r in rows if r["status"] == "assigned"]
         open_tickets = []
         for ticket in tickets:
-            row = _queue_row(ticket, now, previews, senders, names, labels)
+            row = _queue_row(ticket, now, previews, senders, names, labels, channels)
             row.update(
                 contact_email=ticket.contact_email,
                 promise=ticket.promise,
@@ -268,6 +291,7 @@ def handoff_detail(url: str, handoff_id: int) -> dict[str, Any] | None:
             "csat": handoff.csat,
             "csat_comment": handoff.csat_comment,
             "mode": conversation.mode if conversation else "bot",
+            "channel": conversation.channel if conversation else Channel.WIDGET.value,
             "conversation_created_at": iso(conversation.created_at) if conversation else None,
             "last_activity_at": iso(conversation.last_activity_at) if conversation else None,
             # Set only by order verification in this conversation: the one identity we trust.
@@ -498,26 +522,43 @@ def customer_history(url: str, detail: dict[str, Any], emails: set[str]) -> dict
 
 
 # --- canned answers ---------------------------------------------------------
-def kb_suggestions(kb: KnowledgeBase, query: str, lang: str, k: int = 5) -> list[dict[str, Any]]:
-    """Top knowledge-base entries for the agent's search, answers in ``lang`` (else English)."""
+def _suggestion(kb: KnowledgeBase, entry_id: str, lang: str, **extra: Any) -> dict[str, Any] | None:
+    entry = kb.entry(entry_id)
+    if entry is None:
+        return None
+    answer, used = entry.answer_in(lang)
+    text = entry.texts.get(used)
+    question = text.questions[0] if text and text.questions else entry_id
+    if entry.links:
+        # the same markdown the bot's FAQ answers use (actions.faq.render_answer)
+        answer += "\n\n" + "\n".join(f"- [{link.title}]({link.url})" for link in entry.links)
+    return {"id": entry_id, "question": question, "answer": answer, "lang": used, **extra}
+
+
+def kb_suggestions(kb: KnowledgeBase, query: str, lang: str, k: int = 5) -> dict[str, Any]:
+    """The agent's FAQ search, decided as the bot decides: the same retrieval and answer gate.
+
+    ``results`` holds what the bot itself would answer (at most one entry, with the FAQ
+    gate's calibrated chance that it is right); ``weaker`` the nearest other entries, each
+    with its chance, below the bot's bar, so a cosine of 0.86 that means "unrelated" is not
+    shown as a match.
+    An entry id (clicked in the context panel) is shown as that entry.
+    """
     query = query.strip()
-    hits: list[tuple[str, float | None]] = []
-    if kb.entry(query) is not None:  # an FAQ candidate id clicked in the context panel
-        hits.append((query, None))
-    hits += [(h.entry_id, round(h.score, 4)) for h in kb.search(query, k) if h.entry_id != query]
-    results = []
-    for entry_id, score in hits[:k]:
-        entry = kb.entry(entry_id)
-        if entry is None:
-            continue
-        answer, used = entry.answer_in(lang)
-        text = entry.texts.get(used)
-        question = text.questions[0] if text and text.questions else entry_id
-        if entry.links:
-            # the same markdown the bot's FAQ answers use (actions.faq.render_answer)
-            answer += "\n\n" + "\n".join(f"- [{link.title}]({link.url})" for link in entry.links)
-        results.append({"id": entry_id, "score": score, "question": question, "answer": answer, "lang": used})
-    return results
+    bar = round(1.0 - kb.gate.config.max_risk, 3)  # the P(right) the bot needs to answer
+    if kb.entry(query) is not None:
+        shown = _suggestion(kb, query, lang, score=None, answers=True)
+        return {"results": [shown] if shown else [], "weaker": [], "bar": bar, "best": None}
+    hits = kb.search(query, k)
+    decision = kb.assess(hits)
+    chances = list(decision.probabilities) + [0.0] * (len(hits) - len(decision.probabilities))
+    results, weaker = [], []
+    for hit, chance in zip(hits, chances, strict=True):
+        answers = hit.entry_id == decision.entry_id
+        shown = _suggestion(kb, hit.entry_id, lang, score=round(chance, 3), answers=answers, matched=hit.matched_question)
+        if shown is not None:
+            (results if answers else weaker).append(shown)
+    return {"results": results, "weaker": weaker, "bar": bar, "best": round(decision.probability, 3) if hits else None}
 
 
 def handoff_state(url: str, handoff_id: int) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import refresh
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from bot.handoff import agents
@@ -34,11 +35,15 @@ from bot.handoff.service import ClaimConflict, HandoffService
 from bot.handoff.tickets import answer_ticket_by_email
 from bot.kb.schema import LANGUAGES
 from bot.messages.log import MessageLog
+from bot.messages.models import Channel
+from bot.profile.render import render
+from bot.rasa.client import RasaUnavailable, bot_replies
+from bot.ratelimit import RateLimiter
 from bot.shop.mailer import deliver_outbox
 from bot.web.console import auth, read_models
 from bot.web.console.canned import CannedAnswer
-from bot.web.rasa_client import RasaUnavailable, bot_replies
-from bot.web.ratelimit import RateLimiter
+from bot.web.i18n import CONSOLE_LOCALES
+from bot.web.live_connections import close_agent_connections
 
 log = logging.getLogger(__name__)
 csrf = CSRFProtect()
@@ -141,9 +146,20 @@ def _team() -> list[dict[str, Any]]:
     return read_models.team(_url(), _settings().handoff.presence_timeout_seconds)
 
 
+def _channel_filter() -> Channel | None:
+    """``?channel=telegram`` (widget, email, telegram); anything else is a 400."""
+    value = (request.args.get("channel") or "").strip()
+    if not value:
+        return None
+    try:
+        return Channel(value)
+    except ValueError:
+        abort(400, description=f"channel must be one of {', '.join(c.value for c in Channel)}")
+
+
 def _queue_state() -> dict[str, Any]:
     team = _team()
-    queue = read_models.queue(_url(), g.agent.id)
+    queue = read_models.queue(_url(), g.agent.id, channel=_channel_filter())
     online = sum(1 for a in team if a["presence"] == "online")
     waiting = len(queue["waiting"])
     return {
@@ -153,17 +169,18 @@ def _queue_state() -> dict[str, Any]:
         "within_hours": _service().within_hours(),
         "expected_wait_minutes": _service().expected_wait_minutes(waiting + 1, online) if online else None,
         "labels": read_models.all_labels(_url()),
+        "channels": [c.value for c in Channel],
     }
 
 
 def _deliver_mail_soon() -> None:
     """Send the outbox now, in the background (a greenlet under gevent); the worker's
     outbox-delivery job retries what fails."""
-    url, smtp, secret = _url(), _settings().smtp, current_app.extensions["services"].secret
+    url, smtp, secret, shop = _url(), _settings().smtp, current_app.extensions["services"].secret, _settings().shop
 
     def send() -> None:
         try:
-            deliver_outbox(url, smtp, secret)
+            deliver_outbox(url, smtp, secret, shop=shop)
         except Exception:
             log.exception("outbox delivery failed")
 
@@ -272,6 +289,7 @@ def logout() -> Any:
     agent = auth.current_agent(_url(), session, _settings().console.session_hours)
     if agent is not None:
         auth.revoke_sessions(_url(), agent.id)  # a copied cookie stops working too
+        close_agent_connections(agent.id)  # and no console of theirs receives another push
         log.info("agent %s logged out", agent.username)
     session.clear()
     return redirect(url_for("console.login"), 303)
@@ -291,6 +309,7 @@ def password() -> Any:
         return render_template("console/password.html", agent=g.agent, error=str(exc)), 400
     if not changed:
         return render_template("console/password.html", agent=g.agent, error="The current password is wrong."), 400
+    close_agent_connections(g.agent.id)
     session.clear()
     flash("Password changed. Every session was logged out; log in with the new password.", "info")
     return redirect(url_for("console.login"), 303)
@@ -305,6 +324,16 @@ def presence() -> Any:
         return _fail(str(exc), 400)
     _service()._queue_changed(0, "presence", agent_id=g.agent.id, presence=value)
     return _done(request.referrer or url_for("console.queue_page"), presence=value)
+
+
+@console_blueprint.post("/locale")
+def locale() -> Any:
+    try:
+        agents.set_locale(_url(), g.agent.id, _field("locale") or "", CONSOLE_LOCALES)
+    except ValueError as exc:
+        return _fail(str(exc), 400)
+    refresh()  # this response already in the new language
+    return _done(_safe_next(request.referrer and urlsplit(request.referrer).path), locale=_field("locale"))
 
 
 # --- the queue ------------------------------------------------------------------
@@ -351,7 +380,7 @@ def conversation(handoff_id: int) -> Any:
             "timeline": read_models.timeline(messages, detail["context"]["transcript"]),
             "last_message_id": max((m["id"] for m in messages), default=0),
             "team": _team(),
-            "canned": [c.for_language(detail["language"]) for c in _canned()],
+            "canned": [c.for_language(detail["language"], _settings().shop) for c in _canned()],
             **state,
         },
         order=order,
@@ -482,7 +511,9 @@ def email_answer(handoff_id: int) -> Any:
     _handoff_or_404(handoff_id)
     try:
         secret = current_app.extensions["services"].secret
-        sent = answer_ticket_by_email(_service(), _messages(), secret, handoff_id, g.agent, text)
+        sent = answer_ticket_by_email(
+            _service(), _messages(), secret, handoff_id, g.agent, text, shop=_settings().shop
+        )
     except ClaimConflict as exc:
         return _fail(str(exc), 409, back)
     except LookupError as exc:
@@ -497,7 +528,7 @@ def canned_json() -> Any:
     lang = request.args.get("lang") or "en"
     if lang not in LANGUAGES:
         return jsonify({"error": f"lang is one of {', '.join(LANGUAGES)}"}), 400
-    return jsonify({"answers": [c.for_language(lang) for c in _canned()]})
+    return jsonify({"answers": [c.for_language(lang, _settings().shop) for c in _canned()]})
 
 
 @console_blueprint.get("/kb/search")
@@ -506,15 +537,19 @@ def kb_search() -> Any:
     lang = request.args.get("lang") or "en"
     if not query or len(query) > 200:
         return jsonify({"error": "type 1 to 200 characters to search"}), 400
+    if not current_app.extensions["services"].limits.kb_searches_per_agent.allow(str(g.agent.id)):
+        return jsonify({"error": "too many searches in a minute; wait a moment"}), 429  # each embeds a query
     if lang not in LANGUAGES:
         lang = "en"
     try:
         kb = current_app.extensions["services"].knowledge_base
-        results = read_models.kb_suggestions(kb, query, lang)
+        found = read_models.kb_suggestions(kb, query, lang)
+        for result in found["results"] + found["weaker"]:  # the agent sees (and may paste) the facts
+            result["answer"] = render(result["answer"], _settings().shop, result["lang"])
     except Exception:
         log.exception("knowledge base search failed")
         return jsonify({"error": "the knowledge base is not available right now"}), 503
-    return jsonify({"results": results, "lang": lang})
+    return jsonify({**found, "lang": lang})
 
 
 @console_blueprint.get("/search")

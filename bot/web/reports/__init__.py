@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from bot.web.reports import content, gaps, outbox, privacy, team, views  # noqa: F401  (register the routes)
+from bot.web.reports.blueprint import reports_blueprint
 
-reports_blueprint = Blueprint("reports", __name__, url_prefix="/agent")
-
-from bot.web.reports import gaps, privacy, team, views  # noqa: E402, F401  (register the routes)
+__all__ = ["reports_blueprint"]

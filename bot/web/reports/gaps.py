@@ -6,13 +6,14 @@ import logging
 from typing import Any
 
 from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from bot.analytics import gaps
 from bot.kb.editor import EditRejected, LanguageDraft, add_entry, add_phrasings
 from bot.kb.loader import faq_files
 from bot.kb.schema import LANGUAGES
-from bot.web.reports import reports_blueprint
 from bot.web.reports.auth import supervisor_required
+from bot.web.reports.blueprint import reports_blueprint
 
 log = logging.getLogger(__name__)
 MAX_IDS = 5000
@@ -34,18 +35,20 @@ SHOWN_OPEN = 100  # the largest open groups; the CLI lists them all
 SHOWN_ADDRESSED = 20
 
 
-def _groups() -> list[gaps.GapGroup]:
+def _groups() -> tuple[list[gaps.GapGroup], int]:
+    """The open groups and the addressed ones shown, and how many groups are dismissed."""
     services = _services()
     groups = gaps.gap_groups(services.database_url, services.knowledge_base, days=_days())
-    open_groups = [g for g in groups if not g.addressed][:SHOWN_OPEN]
-    return open_groups + [g for g in groups if g.addressed][:SHOWN_ADDRESSED]
+    open_groups = [g for g in groups if not g.addressed and not g.dismissed][:SHOWN_OPEN]
+    dismissed = sum(1 for g in groups if g.dismissed)
+    return open_groups + [g for g in groups if g.addressed][:SHOWN_ADDRESSED], dismissed
 
 
 @reports_blueprint.get("/gaps")
 @supervisor_required
 def gaps_page() -> Any:
     services = _services()
-    groups = _groups()
+    groups, dismissed = _groups()
     kb = services.knowledge_base
     files = [p.name for p in faq_files(services.settings.kb_path)]
     return render_template(
@@ -54,7 +57,7 @@ def gaps_page() -> Any:
         groups=[
             {
                 **group.as_dict(),
-                "nearest": kb.entry(group.nearest_id) if group.nearest_id else None,
+                "nearest": kb.entry(group.nearest_id) if group.nearest_id and group.near else None,
                 "suggested_id": gaps.suggested_id(
                     next((m.text for m in group.examples() if m.language == "en"), group.examples()[0].text)
                 ),
@@ -64,13 +67,14 @@ def gaps_page() -> Any:
         languages=LANGUAGES,
         files=files,
         days=_days(),
+        dismissed=dismissed,
     )
 
 
 @reports_blueprint.get("/gaps.json")
 @supervisor_required
 def gaps_json() -> Any:
-    return jsonify({"groups": [group.as_dict() for group in _groups()]})
+    return jsonify({"groups": [group.as_dict() for group in _groups()[0]]})
 
 
 def _event_ids() -> list[int]:
@@ -153,3 +157,18 @@ def gap_new_entry() -> Any:
         return _rejected(exc), 400
     log.info("supervisor %s added FAQ entry %s", g.agent.username, entry_id)
     return _done(entry_id, ids, "New entry")
+
+
+@reports_blueprint.post("/gaps/dismiss")
+@supervisor_required
+def gap_dismiss() -> Any:
+    """Hide a group that needs no content (it comes back when new messages join it)."""
+    try:
+        ids = _event_ids()
+    except EditRejected:
+        flash(_("Nothing to dismiss."), "error")
+        return redirect(url_for("reports.gaps_page"), 303)
+    count = gaps.dismiss(_services().database_url, ids)
+    log.info("supervisor %s dismissed a gap group of %d messages", g.agent.username, count)
+    flash(_("Dismissed. The group comes back if more customers ask the same."), "info")
+    return redirect(url_for("reports.gaps_page", days=request.args.get("days", 30)), 303)

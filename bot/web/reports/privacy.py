@@ -13,8 +13,9 @@ from typing import Any
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 
 from bot.privacy import PrivacyService
-from bot.web.reports import reports_blueprint
+from bot.web.live_connections import close_conversation_connections
 from bot.web.reports.auth import supervisor_required
+from bot.web.reports.blueprint import reports_blueprint
 
 log = logging.getLogger(__name__)
 
@@ -43,22 +44,29 @@ def privacy_export() -> Any:
     return Response(
         body,
         mimetype="application/json",
-        headers={"Content-Disposition": 'attachment; filename="voltmart-customer-data.json"'},
+        headers={"Content-Disposition": 'attachment; filename="customer-data.json"'},
     )
 
 
 @reports_blueprint.post("/privacy/erase")
 @supervisor_required
 def privacy_erase() -> Any:
+    """Two steps: the address (typed twice) lists what was found; erasing takes the listed references."""
     email = (request.form.get("email") or "").strip()
     if request.form.get("confirm") != email or not email:
         flash("Type the email address again to confirm the erasure.", "error")
         return render_template("reports/privacy.html", agent=g.agent, email=email), 400
     try:
-        removed = _privacy().erase(email)
+        found = _privacy().find(email)
     except ValueError as exc:
         flash(str(exc), "error")
         return render_template("reports/privacy.html", agent=g.agent, email=email), 400
+    listed = request.form.getlist("ref")
+    if not request.form.get("erase_listed"):
+        return render_template("reports/privacy.html", agent=g.agent, email=email, found=found)
+    removed = _privacy().erase(email, only=set(listed))
+    for conversation_id in removed.conversation_ids:
+        close_conversation_connections(conversation_id)  # an open widget stops at once
     log.info("supervisor %s erased a customer's data (%d rows)", g.agent.username, removed.total())
     flash(
         f"Erased {removed.total()} records (conversations, messages, handoffs, notes, mail, Rasa events). "

@@ -7,8 +7,9 @@ from typing import Any
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 
 from bot.handoff import agents
-from bot.web.reports import reports_blueprint
+from bot.web.live_connections import close_agent_connections
 from bot.web.reports.auth import supervisor_required
+from bot.web.reports.blueprint import reports_blueprint
 
 
 def _url() -> str:
@@ -64,9 +65,15 @@ def disable_agent(agent_id: int) -> Any:
     if agent_id == g.agent.id and disable:
         flash("You cannot disable your own login.", "error")
         return _back()
+    handoffs = current_app.extensions["handoff"]
+    held = handoffs.conversations_held_by(agent_id) if disable else []
     if not agents.set_disabled(_url(), agent_id, disable):
         flash("No such agent.", "error")
         return _back()
+    if disable:
+        handoffs.queue_reshuffled()  # their conversations went back to the queue
+        handoffs.tell_back_in_queue(held)  # and their customers are told so
+        close_agent_connections(agent_id)  # their open consoles stop receiving pushes now
     flash("Login disabled." if disable else "Login enabled again.", "info")
     return _back()
 
@@ -79,5 +86,7 @@ def reset_agent_password(agent_id: int) -> Any:
     except ValueError as exc:
         flash(str(exc), "error")
         return _back()
+    if found:
+        close_agent_connections(agent_id)  # the old password's sessions ended: so do their sockets
     flash("Password changed." if found else "No such agent.", "info" if found else "error")
     return _back()

@@ -7,14 +7,17 @@ import io
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Response, current_app, g, jsonify, render_template, request
+from flask import Response, current_app, g, jsonify, render_template, request, session
 
 from bot.analytics import figures
-from bot.web.reports import reports_blueprint
 from bot.web.reports.auth import supervisor_required
+from bot.web.reports.blueprint import reports_blueprint
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 366
+LONG_RANGE_DAYS = 31  # longer report ranges and gap windows are rate-limited per supervisor
+RANGED_ENDPOINTS = {"reports.reports_page", "reports.reports_json", "reports.reports_csv"}
+WINDOWED_ENDPOINTS = {"reports.gaps_page", "reports.gaps_json"}
 
 
 class RangeError(ValueError):
@@ -38,6 +41,36 @@ def date_range() -> tuple[date, date]:
     if (end - start).days >= MAX_DAYS:
         raise RangeError(f"a report covers at most {MAX_DAYS} days")
     return start, end
+
+
+def _requested_days() -> int:
+    if request.endpoint in RANGED_ENDPOINTS:
+        try:
+            start, end = date_range()
+        except RangeError:
+            return 0  # the view answers 400
+        return (end - start).days + 1
+    if request.endpoint in WINDOWED_ENDPOINTS:
+        try:
+            return int(request.args.get("days", "30"))
+        except ValueError:
+            return 0
+    return 0
+
+
+@reports_blueprint.before_request
+def _limit_long_ranges() -> Any:
+    """A year of figures reads many rows: a supervisor gets a few long ranges a minute."""
+    agent_id = session.get("agent_id")
+    if agent_id is None or _requested_days() <= LONG_RANGE_DAYS:
+        return None  # short ranges are cheap; without a login the view refuses anyway
+    limiter = current_app.extensions["services"].limits.long_reports_per_agent
+    if limiter.allow(str(agent_id)):
+        return None
+    message = f"too many reports over {LONG_RANGE_DAYS} days in a minute; wait a moment"
+    if request.path.endswith((".json", ".csv")):
+        return jsonify({"error": message}), 429
+    return render_template("console/error.html", message=message), 429
 
 
 def _report() -> dict[str, Any]:
@@ -106,7 +139,7 @@ def reports_csv() -> Any:
     for scope, figure, value in csv_rows(report):
         # Scopes start with a word and a colon, so no cell reads as a spreadsheet formula.
         writer.writerow([scope, figure, "" if value is None else value])
-    name = f"voltmart-report-{report['start']}-{report['end']}.csv"
+    name = f"support-report-{report['start']}-{report['end']}.csv"
     return Response(
         buffer.getvalue(),
         mimetype="text/csv",

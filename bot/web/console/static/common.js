@@ -5,7 +5,17 @@
 
   var meta = document.querySelector('meta[name="csrf-token"]');
   var zone = document.body.dataset.timezone || undefined;
-  var locale = navigator.language || "en";
+  // The agent's console language (stored on the agent), and the strings of this page's scripts in it.
+  var locale = document.documentElement.lang || navigator.language || "en";
+  var catalogNode = document.getElementById("i18n-catalog");
+  var catalog = catalogNode ? JSON.parse(catalogNode.textContent) : {};
+
+  /** The translation of an English text; {name} placeholders filled from values. */
+  function t(text, values) {
+    var out = Object.prototype.hasOwnProperty.call(catalog, text) ? catalog[text] : text;
+    return values ? out.replace(/\{(\w+)\}/g, function (all, key) { return key in values ? String(values[key]) : all; }) : out;
+  }
+  var numberFormat = new Intl.NumberFormat(locale);
   var formatter;
   try {
     formatter = new Intl.DateTimeFormat(locale, {
@@ -40,7 +50,7 @@
     try {
       data = await response.json();
     } catch (err) {
-      data = { error: "Unexpected answer from the server (" + response.status + ")." };
+      data = { error: t("Unexpected answer from the server ({status}).", { status: response.status }) };
     }
     return { ok: response.ok, status: response.status, data: data || {} };
   }
@@ -88,6 +98,9 @@
 
   window.VMAgent = {
     el: el,
+    t: t,
+    locale: locale,
+    number: function (value) { return numberFormat.format(value); },
     request: request,
     flash: flash,
     duration: duration,

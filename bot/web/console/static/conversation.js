@@ -18,13 +18,22 @@
   var replyBox = document.getElementById("reply-text");
 
   live.viewing(handoffId);
-  live.baseTitle("Conversation #" + handoffId + " · VoltMart agent console");
+  live.baseTitle("Conversation #" + handoffId + " · " + (document.body.dataset.shopName || "") + " agent console");
 
   // --- messages -------------------------------------------------------------------
+  var buttonTitles = new Map(); // payload -> title of the buttons the bot offered in this chat
+
+  function withButtonTitle(m) {
+    if (m.sender === "bot") (m.buttons || []).forEach(function (b) { buttonTitles.set(b.payload, b.title); });
+    if (m.sender === "customer" && buttonTitles.has(m.text)) return Object.assign({}, m, { pressed: buttonTitles.get(m.text) });
+    return m;
+  }
+
   function append(messages, initial) {
     var empty = timeline.querySelector("li.empty");
     var added = false;
     messages.forEach(function (m) {
+      m = withButtonTitle(m);
       if (m.id) {
         lastId = Math.max(lastId, m.id);
         if (seen.has(m.id)) return;
@@ -35,9 +44,11 @@
       added = true;
       if (!initial && m.sender === "customer") showTyping(false);
     });
-    if (!timeline.children.length) timeline.append(VM.el("li", "empty", "No messages yet."));
+    if (!timeline.children.length) timeline.append(VM.el("li", "empty", VM.t("No messages yet.")));
     if (added && timeline.lastElementChild) timeline.lastElementChild.scrollIntoView({ block: "end" });
   }
+
+  window.VMConversation = { append: append }; // files.js shows a sent file like a sent reply
 
   // --- panels: header, side panel, notes, forms; always from the same state ---------------
   function mine() { return handoff.status === "assigned" && handoff.agent_id === me; }
@@ -46,12 +57,12 @@
     var badge = document.getElementById("handoff-status");
     badge.textContent = handoff.status;
     badge.className = "status status-" + handoff.status;
-    document.getElementById("handoff-owner").textContent = handoff.agent_name ? "with " + handoff.agent_name : "";
+    document.getElementById("handoff-owner").textContent = handoff.agent_name ? VM.t("with {name}", { name: handoff.agent_name }) : "";
     document.getElementById("handoff-labels").replaceChildren(R.labels(handoff.labels));
     R.handoffPanel(document.getElementById("handoff-panel"), handoff);
     var list = document.getElementById("note-list");
     var notes = state.notes || [];
-    list.replaceChildren.apply(list, notes.length ? notes.map(R.note) : [VM.el("li", "empty", "No notes yet.")]);
+    list.replaceChildren.apply(list, notes.length ? notes.map(R.note) : [VM.el("li", "empty", VM.t("No notes yet."))]);
     renderLabels();
     document.getElementById("claim-form").hidden = handoff.status !== "queued";
     document.getElementById("reply-form").hidden = !mine();
@@ -181,13 +192,15 @@
     // Cleared at once: the agent may type the next message before this one's answer arrives.
     replyBox.value = "";
     sendTyping(false);
-    var result = await post(event.target.getAttribute("action"), { text: text }, "The message was not sent.");
+    var result = await post(event.target.getAttribute("action"), { text: text }, VM.t("The message was not sent."));
     if (result.ok) {
       append([result.data.message]);
-      refreshPanel();
+      await refreshPanel();
+      if (resolveAfterSend) { resolveAfterSend = false; resolve(undefined, true); return; }
     } else if (!replyBox.value.trim()) {
       replyBox.value = text; // nothing lost: the text is back for another try
     }
+    resolveAfterSend = false;
     button.disabled = false;
     replyBox.focus();
   }
@@ -198,9 +211,29 @@
     if (result.ok) { await refreshPanel(); replyBox.focus(); }
   }
 
-  async function resolve(event) {
+  // Resolving drops the reply box: a typed, unsent reply is never thrown away without asking.
+  var confirmResolve = document.getElementById("resolve-confirm");
+  confirmResolve.addEventListener("close", function () {
+    if (confirmResolve.returnValue === "send") {
+      resolveAfterSend = true;
+      document.getElementById("reply-form").requestSubmit();
+    } else if (confirmResolve.returnValue === "discard") {
+      replyBox.value = "";
+      resolve(undefined, true);
+    } else {
+      replyBox.focus();
+    }
+  });
+  var resolveAfterSend = false;
+
+  async function resolve(event, draftChecked) {
     if (event) event.preventDefault();
     if (!mine()) return;
+    if (!draftChecked && replyBox.value.trim()) {
+      confirmResolve.returnValue = "";
+      confirmResolve.showModal();
+      return;
+    }
     var button = document.querySelector("#resolve-form button");
     button.disabled = true;
     var result = await post(document.getElementById("resolve-form").getAttribute("action"), undefined, "Could not resolve.");
@@ -208,7 +241,7 @@
     if (!result.ok) return;
     await refreshPanel();
     if (result.data.warning) alertBox(result.data.warning, "warning");
-    else alertBox("Resolved. The customer was asked for a rating.", "info");
+    else alertBox(VM.t("Resolved. The customer was asked for a rating."), "info");
   }
 
   async function transfer(event) {
@@ -303,8 +336,8 @@
       if (event.key === "Enter" || event.key === "Tab") { event.preventDefault(); pick(active); return; }
       if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); menu.hidden = true; return; }
     }
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); resolve(); return; }
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    // Enter or Ctrl/Cmd+Enter sends (as in most chat tools); Shift+Enter is a new line.
+    if (event.key === "Enter" && !event.shiftKey && !event.altKey && !event.isComposing) {
       event.preventDefault();
       document.getElementById("reply-form").requestSubmit();
     }
@@ -320,24 +353,48 @@
     replyBox.selectionStart = replyBox.selectionEnd = before.length + text.length;
   }
 
-  function renderResults(results) {
+  function resultItem(r, weaker) {
+    var li = VM.el("li", "kb-result" + (weaker ? " weaker" : ""));
+    li.dataset.kbId = r.id;
+    li.dataset.testid = weaker ? "kb-weaker" : "kb-answer";
+    var head = VM.el("div", "meta");
+    head.append(VM.el("strong", null, r.question), " ");
+    var chip = r.id + (r.score !== null ? " · " + VM.t("similarity") + " " + VM.number(r.score) : "") + " · " + r.lang;
+    head.append(VM.el("span", "chip", chip));
+    if (!weaker && r.score !== null) head.append(" ", VM.el("span", "badge", VM.t("the bot answers with this")));
+    var text = VM.el("div", "text md");
+    text.append(window.VMMarkdown.render(r.answer));
+    var use = VM.el("button", null, VM.t("Insert into reply"));
+    use.type = "button";
+    use.dataset.testid = "kb-insert";
+    use.addEventListener("click", function () { insertAnswer(r.answer); });
+    li.append(head, text, use);
+    return li;
+  }
+
+  function renderResults(data) {
     var list = document.getElementById("kb-results");
-    if (!results.length) { list.replaceChildren(VM.el("li", "empty", "No matching answers.")); return; }
-    list.replaceChildren.apply(list, results.map(function (r) {
-      var li = VM.el("li", "kb-result");
-      li.dataset.kbId = r.id;
-      var head = VM.el("div", "meta");
-      head.append(VM.el("strong", null, r.question), " ");
-      head.append(VM.el("span", "chip", r.id + (r.score !== null ? " · " + r.score.toFixed(2) : "") + " · " + r.lang));
-      var text = VM.el("div", "text md");
-      text.append(window.VMMarkdown.render(r.answer));
-      var use = VM.el("button", null, "Insert into reply");
-      use.type = "button";
-      use.dataset.testid = "kb-insert";
-      use.addEventListener("click", function () { insertAnswer(r.answer); });
-      li.append(head, text, use);
-      return li;
-    }));
+    var items = (data.results || []).map(function (r) { return resultItem(r, false); });
+    var weaker = data.weaker || [];
+    if (!items.length) {
+      // Honest: the nearest entries are shown only as what they are, below the bot's bar.
+      var none = VM.el("li", "empty", weaker.length
+        ? VM.t("No FAQ entry answers this: the closest is {score}, below the {bar} the bot needs.", { score: VM.number(data.best), bar: VM.number(data.bar) })
+        : VM.t("No matching answers."));
+      none.dataset.testid = "kb-none";
+      items.push(none);
+    }
+    if (weaker.length) {
+      var more = VM.el("li", "kb-weaker-group");
+      var details = VM.el("details");
+      details.append(VM.el("summary", null, VM.t("Other entries, not close enough for the bot ({count})", { count: weaker.length })));
+      var inner = VM.el("ol", "kb-results");
+      weaker.forEach(function (r) { inner.append(resultItem(r, true)); });
+      details.append(inner);
+      more.append(details);
+      items.push(more);
+    }
+    list.replaceChildren.apply(list, items);
   }
 
   async function search(event) {
@@ -348,10 +405,10 @@
     var params = new URLSearchParams({ q: query, lang: document.getElementById("kb-lang").value });
     var result = await VM.request("GET", form.getAttribute("action") + "?" + params.toString());
     if (!result.ok) {
-      document.getElementById("kb-results").replaceChildren(VM.el("li", "empty", result.data.error || "Search failed."));
+      document.getElementById("kb-results").replaceChildren(VM.el("li", "empty", result.data.error || VM.t("Search failed.")));
       return;
     }
-    renderResults(result.data.results || []);
+    renderResults(result.data);
   }
 
   // --- wiring ------------------------------------------------------------------------------------------

@@ -120,6 +120,10 @@
     });
   }
 
+  // The console's language: stored on the agent, the page comes back in it.
+  var localeSelect = document.querySelector('[data-testid="console-locale"]');
+  if (localeSelect) localeSelect.addEventListener("change", function () { localeSelect.form.submit(); });
+
   var presence = document.getElementById("presence");
   presence.addEventListener("change", async function () {
     var result = await VM.request("POST", "/agent/presence", { presence: presence.value });

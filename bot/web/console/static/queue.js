@@ -7,6 +7,7 @@
   var base = root.dataset.base;
   var state = VM.pageState();
   var filter = document.getElementById("label-filter");
+  var channelFilter = document.getElementById("channel-filter");
   var selected = -1;
 
   var LISTS = [
@@ -41,12 +42,17 @@
     filter.value = (labels || []).indexOf(current) >= 0 ? current : "";
   }
 
+  /** The label and channel filters both hold. */
+  function shown(h) {
+    return (!filter.value || (h.labels || []).indexOf(filter.value) >= 0) &&
+      (!channelFilter.value || h.channel === channelFilter.value);
+  }
+
   function render(data) {
     state = data;
-    var wanted = filter.value;
     LISTS.forEach(function (spec) {
       var id = spec[0];
-      var rows = (data[id] || []).filter(function (h) { return !wanted || (h.labels || []).indexOf(wanted) >= 0; });
+      var rows = (data[id] || []).filter(shown);
       var body = document.getElementById(id);
       var nodes = rows.length ? rows.map(function (h) { return R.queueRow(id, h, base); }) : [R.emptyRow(spec[1], spec[2])];
       body.replaceChildren.apply(body, nodes);
@@ -54,7 +60,7 @@
     });
     summary(data);
     var waiting = (data.waiting || []).length;
-    window.VMLive.baseTitle((waiting ? waiting + " waiting · " : "") + "Queue · VoltMart agent console");
+    window.VMLive.baseTitle((waiting ? waiting + " waiting · " : "") + "Queue · " + (document.body.dataset.shopName || "") + " agent console");
     select(Math.min(selected, rows().length - 1));
   }
 
@@ -74,7 +80,7 @@
     ["waiting", "mine"].forEach(function (id) {
       (state[id] || []).forEach(function (h) { h.wait_seconds += 1; });
       document.querySelectorAll("#" + id + " tr[data-handoff-id] .duration").forEach(function (node, n) {
-        var row = (state[id] || []).filter(function (h) { return !filter.value || (h.labels || []).indexOf(filter.value) >= 0; })[n];
+        var row = (state[id] || []).filter(shown)[n];
         if (row) node.textContent = VM.duration(row.wait_seconds);
       });
     });
@@ -118,6 +124,7 @@
   });
 
   filter.addEventListener("change", function () { render(state); });
+  channelFilter.addEventListener("change", function () { render(state); });
   window.VMLive.on("queue", refresh);
   window.VMLive.onConnect(refresh); // anything missed while disconnected
   function seen() { if (!document.hidden) window.VMLive.clearAttention(); }

@@ -7,10 +7,10 @@
   var el = VM.el;
 
   function senderLabel(m) {
-    if (m.sender === "agent") return (m.agent_name || "Agent") + " (agent)";
-    if (m.sender === "customer") return "Customer";
-    if (m.sender === "bot") return "Bot";
-    return "System";
+    if (m.sender === "agent") return VM.t("{name} (agent)", { name: m.agent_name || "Agent" });
+    if (m.sender === "customer") return VM.t("Customer");
+    if (m.sender === "bot") return VM.t("Bot");
+    return VM.t("System");
   }
 
   /** One message: the message_dict shape, optionally with the NLU's view (timeline items). */
@@ -30,16 +30,48 @@
     li.append(meta);
     var text = el("div", "text");
     // Bot and agent text is Markdown (FAQ answers, canned answers); customers' text stays literal.
-    if (m.sender === "customer") text.textContent = m.text;
+    if (m.sender === "customer" && m.pressed) {
+      // A button the bot offered: its title, as the customer saw it, not the raw payload.
+      text.classList.add("pressed");
+      text.title = m.text;
+      text.append(el("span", "badge", VM.t("button")), " ", m.pressed);
+    } else if (m.sender === "customer") text.textContent = m.text;
     else { text.classList.add("md"); text.append(window.VMMarkdown.render(m.text)); }
     li.append(text);
+    if (m.attachment) li.append(attachment(m.attachment));
     if (m.buttons && m.buttons.length) {
-      var buttons = el("div", "buttons", "Options shown: ");
+      var buttons = el("div", "buttons", VM.t("Options shown: "));
       m.buttons.forEach(function (b) { buttons.append(el("span", "chip", b.title)); });
       li.append(buttons);
     }
     if (m.intent_ranking && m.intent_ranking.length) li.append(nlu(m));
     return li;
+  }
+
+  function fileSize(bytes) {
+    return bytes >= 1048576 ? (bytes / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(bytes / 1024)) + " kB";
+  }
+
+  /** A photo's thumbnail (opens the photo) or a PDF's download link; the file comes from /agent/attachments/. */
+  function attachment(file) {
+    var url = "/agent/attachments/" + encodeURIComponent(file.token);
+    var link = el("a", "attachment");
+    link.href = url;
+    if (file.kind === "image") {
+      link.target = "_blank";
+      link.rel = "noopener";
+      var image = el("img", "attachment-thumb");
+      image.src = url;
+      image.alt = "Photo: " + file.name;
+      image.loading = "lazy";
+      image.dataset.testid = "agent-attachment-image";
+      link.append(image);
+    } else {
+      link.setAttribute("download", file.name);
+      link.dataset.testid = "agent-attachment-file";
+      link.append(el("span", "badge", "PDF"), " ", el("span", null, file.name), " ", el("span", "hint", fileSize(file.size)));
+    }
+    return link;
   }
 
   function nlu(m) {
@@ -98,7 +130,8 @@
     var tr = el("tr", h.overdue ? "overdue" : "");
     tr.dataset.handoffId = h.id;
     tr.dataset.labels = (h.labels || []).join(" ");
-    cell(tr).append(el("span", "lang", h.language));
+    tr.dataset.channel = h.channel || "widget";
+    cell(tr).append(el("span", "lang", h.language), " ", el("span", "chip channel", h.channel || "widget"));
     if (kind === "tickets") {
       cell(tr, null, h.contact_email || "— no email yet");
       var promise = cell(tr, null, h.promise || "");
@@ -161,6 +194,7 @@
     var time = function (iso) { return iso ? VM.timeNode(iso) : null; };
     field(dl, "Reason", (h.reason || "").replace(/_/g, " "));
     field(dl, "Language", h.language);
+    field(dl, "Channel", h.channel || "widget", "panel-channel");
     field(dl, "Status", h.status, "panel-status");
     field(dl, "Agent", h.agent_name || (h.status === "queued" ? "nobody yet" : null), "panel-agent");
     field(dl, "Customer email", h.contact_email);

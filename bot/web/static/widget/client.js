@@ -1,5 +1,5 @@
 /*
- * VoltMart chat widget: the headless client. No DOM here: it keeps the session,
+ * The chat widget: the headless client. No DOM here: it keeps the session,
  * the outbox and the connection, and tells the view what happened through events.
  * Everything it touches outside itself (fetch, storage, Socket.IO, timers) is passed
  * in, so it runs the same in the browser and in Node's test runner
@@ -23,14 +23,20 @@
  *   messages(list, {history}) history() session(id) mode(mode) relay("pending"|"delivered")
  *   connection("ok"|"reconnecting"|"offline") transport("none"|"socket"|"polling")
  *   typing({name, typing}) reset({reason: "ended"|"unknown-session"})
+ *   agent(name|null): who has the conversation (from join/transfer/leave notices and agent messages)
+ *   fileSending(file) fileSent(file) fileRefused(file, {status, reason, error})
+ *
+ * Files (sendFile) go one request each to POST /api/attachments; a File can't be kept in
+ * storage, so an upload that fails is reported (fileRefused) for the customer to try again,
+ * never retried behind their back. Its client_id makes a repeated request store it once.
  */
 (function (root, factory) {
   if (typeof module === "object" && module.exports) module.exports = factory();
-  else (root.VoltMartWidgetParts = root.VoltMartWidgetParts || {}).client = factory();
+  else (root.ChatWidgetParts = root.ChatWidgetParts || {}).client = factory();
 })(typeof self !== "undefined" ? self : this, function () {
   "use strict";
 
-  const KEY = "voltmart-widget:";
+  const KEY = "chat-widget:";
   const SENDERS = ["customer", "bot", "agent", "system"];
   const MODES = ["bot", "handoff"];
 
@@ -105,6 +111,8 @@
       typingIdleMs = 3000,
       agentTypingTimeoutMs = 10000,
       socketFailuresBeforePolling = 2,
+      maxFileBytes = 10 * 1024 * 1024,
+      uploadTimeoutMs = 120000,
     } = options;
     const store = jsonStore(storage);
     const listeners = new Map();
@@ -142,6 +150,7 @@
     let typingTimer = null;
     let agentTyping = null;
     let agentTypingTimer = null;
+    let agent = null; // the name of the person who has the conversation, while one has it
 
     // --- events ------------------------------------------------------------
     function on(event, handler) {
@@ -167,11 +176,12 @@
       const abort = () => controller.abort();
       const timer = setTimer(abort, timeoutMs);
       if (signal) signal.addEventListener("abort", abort);
+      const form = typeof FormData !== "undefined" && body instanceof FormData; // the browser sets its type
       try {
         const response = await fetchImpl(apiBase + path, {
           method,
-          headers: body ? { "Content-Type": "application/json" } : undefined,
-          body: body ? JSON.stringify(body) : undefined,
+          headers: body && !form ? { "Content-Type": "application/json" } : undefined,
+          body: form ? body : body ? JSON.stringify(body) : undefined,
           credentials: "omit",
           cache: "no-store",
           signal: controller.signal,
@@ -233,6 +243,7 @@
       failures = 0;
       historyState = "loaded";
       stopAgentTyping();
+      setAgent(null);
       typingSent = false;
       clearTimer(typingTimer);
       for (const key of ["session", "mode", "relay", "last"]) store.remove(key);
@@ -282,9 +293,39 @@
       if (value !== "handoff") {
         stopAgentTyping();
         stopTyping();
+        setAgent(null);
       }
       emit("mode", value);
       updateLive();
+    }
+
+    function setAgent(name) {
+      if (name === agent) return;
+      agent = name;
+      emit("agent", name);
+    }
+
+    /** Who has the conversation after this message: a notice says it, and an agent who writes has it. */
+    function followAgent(message) {
+      const notice = message.notice;
+      if (message.sender === "system" && notice) {
+        if (notice.kind === "joined" || notice.kind === "transferred") setAgent(notice.agent_name || null);
+        else if (notice.kind === "queued" || notice.kind === "left") setAgent(null);
+      } else if (message.sender === "agent" && message.agent_name) {
+        setAgent(message.agent_name);
+      }
+    }
+
+    function normaliseAttachment(raw) {
+      if (!raw || typeof raw.token !== "string" || !/^[A-Za-z0-9_-]{20,64}$/.test(raw.token)) return null;
+      return {
+        token: raw.token,
+        kind: raw.kind === "image" ? "image" : "pdf",
+        name: String(raw.name || ""),
+        size: Number(raw.size) || 0,
+        width: Number(raw.width) || null,
+        height: Number(raw.height) || null,
+      };
     }
 
     function setRelay(state) {
@@ -311,6 +352,11 @@
           : [],
         agent_name: message.agent_name == null ? null : String(message.agent_name),
         faq_id: typeof message.faq_id === "string" ? message.faq_id : null,
+        attachment: normaliseAttachment(message.attachment),
+        notice:
+          message.notice && typeof message.notice.kind === "string"
+            ? { kind: message.notice.kind, agent_name: message.notice.agent_name == null ? null : String(message.notice.agent_name) }
+            : null,
         created_at: message.created_at || null,
         client_id: message.client_id || null,
       };
@@ -347,6 +393,7 @@
       for (const raw of messages.map(normalise).filter(Boolean).sort((a, b) => a.id - b.id)) {
         if (raw.id > lastId) lastId = raw.id;
         if (known.has(raw.id)) continue;
+        followAgent(raw);
         if (raw.sender === "customer") {
           lastCustomerId = Math.max(lastCustomerId, raw.id);
           const entry = ownEntry(raw);
@@ -553,6 +600,51 @@
       } else if (outbox.length) {
         pump();
       }
+    }
+
+    // --- files ---------------------------------------------------------------------
+    /**
+     * Send a photo or PDF; resolves true when the gateway stored it. ``lang``, the widget's language,
+     * is what the bot answers a file in when the customer has not written anything yet.
+     */
+    async function sendFile(file, { lang = "en" } = {}) {
+      const entry = { clientId: randomId(), name: String((file && file.name) || ""), size: Number(file && file.size) || 0 };
+      if (entry.size > maxFileBytes) {
+        emit("fileRefused", entry, { status: 413, reason: "too_large", error: "" });
+        return false;
+      }
+      const mine = generation;
+      emit("fileSending", entry);
+      let response;
+      try {
+        await ensureSession();
+        const form = new FormData();
+        form.append("session_id", sessionId);
+        form.append("client_id", entry.clientId);
+        form.append("lang", String(lang));
+        form.append("file", file, entry.name || "file");
+        response = await api("POST", "/api/attachments", form, uploadTimeoutMs);
+      } catch (error) {
+        if (mine === generation) emit("fileRefused", entry, { status: 0, reason: "network", error: "" });
+        return false;
+      }
+      if (mine !== generation) return false;
+      if (!response.ok) {
+        if (sessionGone(response)) forget("unknown-session");
+        const reason = response.data.reason || (response.status === 429 ? "rate_limited" : "failed");
+        emit("fileRefused", entry, { status: response.status, reason: String(reason), error: String(response.data.error || "") });
+        return false;
+      }
+      setConnection("ok");
+      if (response.data.mode) setMode(response.data.mode);
+      receive(Array.isArray(response.data.messages) ? response.data.messages : []);
+      emit("fileSent", entry);
+      return true;
+    }
+
+    /** Where the customer's browser fetches a file of this conversation (the session id proves whose). */
+    function attachmentUrl(token) {
+      return `${apiBase}/api/attachments/${encodeURIComponent(token)}?session_id=${encodeURIComponent(sessionId || "")}`;
     }
 
     // --- typing --------------------------------------------------------------------
@@ -853,6 +945,8 @@
       endChat,
       sendFeedback,
       sendHelpful,
+      sendFile,
+      attachmentUrl,
       networkChanged,
       get state() {
         return {
@@ -865,6 +959,7 @@
           historyLoaded: historyState === "loaded",
           transport,
           agentTyping: agentTyping ? { name: agentTyping.name } : null,
+          agent,
           retry: retryState ? { clientId: retryState.entry.clientId, reason: retryState.reason } : null,
           outbox: outbox.map(({ clientId, text, display, rating, id }) => ({ clientId, text, display, rating, id })),
         };

@@ -1,5 +1,5 @@
 /*
- * VoltMart chat widget: the view. It draws the launcher and the panel and turns the
+ * The chat widget: the view. It draws the launcher and the panel and turns the
  * headless client's events (client.js) into DOM; it never talks to the network itself.
  *
  * Every piece of text from the network is put into the page with textContent / Text
@@ -9,9 +9,22 @@
   "use strict";
 
   const MAX_CHARS = 2000;
+  const MAX_FILE_MB = 10; // settings.yml attachments.max_file_bytes (the gateway decides; this is for the message)
   const SVG_NS = "http://www.w3.org/2000/svg";
   const RATING = /^\/rate\s*\{\s*"rating"\s*:\s*([1-5])\s*\}\s*$/;
   const LANGS = ["en", "ru", "sk", "hu"];
+  const FILE_TYPES = "image/jpeg,image/png,image/webp,image/gif,application/pdf";
+  // Why the gateway refused a file (its "reason") -> the customer's words.
+  const FILE_REFUSED = {
+    too_large: "errFileTooLarge",
+    unsupported: "errFileType",
+    active_content: "errFileActive",
+    unreadable: "errFileUnreadable",
+    too_many_pixels: "errFilePixels",
+    conversation_count: "errFileLimit",
+    conversation_bytes: "errFileLimit",
+    rate_limited: "errFileRate",
+  };
   const RETRY_TEXT = {
     rateLimited: "errRateLimited",
     restarting: "errRestarting",
@@ -39,6 +52,8 @@
     send: "M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z",
     bolt: "M13 2 4.5 13.5H11L10 22l8.5-11.5H12z",
     chevron: "M7.4 8.6 12 13.2l4.6-4.6L18 10l-6 6-6-6z",
+    attach:
+      "M16.5 6.5v10.2a4.5 4.5 0 0 1-9 0V5.8a3 3 0 0 1 6 0v10a1.5 1.5 0 0 1-3 0V6.5H9v9.3a3 3 0 0 0 6 0v-10a4.5 4.5 0 0 0-9 0v10.9a6 6 0 0 0 12 0V6.5z",
     end: "M5 3h9a2 2 0 0 1 2 2v3h-2V5H5v14h9v-3h2v3a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm12.6 5.4L21.2 12l-3.6 3.6-1.4-1.4 1.2-1.2H10v-2h7.4l-1.2-1.2z",
   };
 
@@ -142,15 +157,27 @@
     return fragment;
   }
 
-  function pickLanguage(strings, wantedLang) {
+  function pickLanguage(strings, wantedLang, offered) {
+    const langs = offered && offered.length ? LANGS.filter((code) => offered.includes(code)) : LANGS;
     const wanted = [wantedLang, ...(navigator.languages || []), navigator.language];
     for (const tag of wanted) {
       const base = String(tag || "")
         .toLowerCase()
         .split(/[-_]/)[0];
-      if (LANGS.includes(base) && strings[base]) return base;
+      if (langs.includes(base) && strings[base]) return base;
     }
-    return "en";
+    return offered && offered.length && strings[offered[0]] ? offered[0] : "en";
+  }
+
+  /** The shop's colours (shop.yml) as the widget's CSS variables; CSSOM, so a strict CSP allows it. */
+  function applyColours(root, colours) {
+    const hex = /^#[0-9a-f]{6}$/i;
+    if (!colours) return;
+    const set = (name, value) => hex.test(value || "") && root.style.setProperty(name, value);
+    for (const name of ["--vm-primary", "--vm-primary-hover", "--vm-customer-bubble", "--vm-focus", "--vm-qr-text", "--vm-link"])
+      set(name, colours.primary);
+    for (const name of ["--vm-on-primary", "--vm-customer-text"]) set(name, colours.on_primary);
+    set("--vm-accent", colours.accent);
   }
 
   // ------------------------------------------------------------------
@@ -158,20 +185,35 @@
   // ------------------------------------------------------------------
   /**
    * mountView({client, strings, config, local, perTab}) draws the widget into document.body.
-   * client: the headless client; strings: window.VoltMartWidgetI18n; config: the script tag's
-   * data-* attributes; local / perTab: JSON stores over localStorage / sessionStorage.
+   * client: the headless client; strings: window.ChatWidgetI18n; config: the script tag's
+   * data-* attributes; local / perTab: JSON stores over localStorage / sessionStorage;
+   * shop: GET /api/shop (name, colours, logo, greeting, languages, locales, hours, embedding),
+   * or null when the gateway could not be asked.
    */
-  function mountView({ client, strings: allStrings, config, local, perTab }) {
-    const lang = pickLanguage(allStrings, config.lang);
+  function mountView({ client, strings: allStrings, config, local, perTab, shop, apiBase }) {
+    shop = shop || {};
+    const lang = pickLanguage(allStrings, config.lang, shop.languages);
     const strings = Object.assign({}, allStrings.en, allStrings[lang]);
     const plural = new Intl.PluralRules(lang);
+    const shopVars = {
+      shop: shop.name || "",
+      email: shop.contact_email || "",
+      hours: (shop.chat_hours && shop.chat_hours[lang]) || "",
+    };
     const t = (key, vars) => {
       let text = strings[key];
       if (text && typeof text === "object") text = text[plural.select(vars.n)] || text.other;
       text = text == null ? key : String(text);
-      return text.replace(/\{(\w+)\}/g, (_, name) => (vars && name in vars ? String(vars[name]) : ""));
+      const all = Object.assign({}, shopVars, vars);
+      return text
+        .replace(/\{(\w+)\}/g, (_, name) => (name in all ? String(all[name]) : ""))
+        .replace(/\s{2,}/g, " ")
+        .trim();
     };
-    const timeFormat = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" });
+    const locale = (shop.locales && shop.locales[lang]) || lang;
+    const timeFormat = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
+    // The page's origin is not in the shop's allowed_origins: say so plainly, make no requests.
+    const blocked = Boolean(shop.embedding && shop.embedding.allowed === false);
 
     // --- state ---------------------------------------------------------
     let isOpen = false;
@@ -180,6 +222,8 @@
     let relayPending = client.state.relayPending;
     let agentTyping = null; // {name} while an agent types
     let botThinking = false; // our message is with the bot: show the dots
+    let mode = "bot";
+    let agentName = client.state.agent; // who has the conversation (header), while someone has it
     const known = new Map(); // message id -> list item
     const items = new Map(); // outbox client_id -> list item
     const payloadTitles = new Map(); // button payload -> title, to show titles instead of payloads
@@ -188,6 +232,7 @@
     const uid = Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, "0")).join("");
     const root = el("div", { class: "vm-root", lang, "data-vm-widget": "" });
     if (config.theme === "dark" || config.theme === "light") root.dataset.theme = config.theme;
+    applyColours(root, shop.colours);
 
     const badge = el("span", { class: "vm-badge", "data-testid": "vm-badge", "aria-hidden": "true", hidden: true });
     const launcher = el(
@@ -206,7 +251,7 @@
       badge
     );
 
-    const subtitle = el("p", { class: "vm-subtitle", text: t("subtitleBot") });
+    const subtitle = el("p", { class: "vm-subtitle", "data-testid": "vm-subtitle", text: t("subtitleBot") });
     const endButton = el(
       "button",
       {
@@ -228,7 +273,9 @@
     const header = el(
       "div",
       { class: "vm-header" },
-      el("span", { class: "vm-avatar vm-avatar-bot", "aria-hidden": "true" }, icon("bolt")),
+      shop.logo
+        ? el("img", { class: "vm-avatar vm-logo", alt: "", src: new URL(shop.logo, apiBase || location.href).href })
+        : el("span", { class: "vm-avatar vm-avatar-bot", "aria-hidden": "true" }, icon("bolt")),
       el(
         "div",
         { class: "vm-heading" },
@@ -282,7 +329,8 @@
       "li",
       { class: "vm-empty" },
       el("span", { class: "vm-avatar vm-avatar-bot", "aria-hidden": "true" }, icon("bolt")),
-      el("p", { text: t("welcome") })
+      el("p", { text: (shop.greeting && shop.greeting[lang]) || t("welcome") }),
+      shopVars.hours ? el("p", { class: "vm-hours", "data-testid": "vm-hours", text: t("hours") }) : null
     );
     const log = el("ol", { class: "vm-log", "aria-label": t("conversation"), tabindex: "-1" }, empty, typing);
     const live = el("div", { class: "vm-sr", "aria-live": "polite", "aria-atomic": "false", "data-vm-live": "" });
@@ -334,9 +382,32 @@
       { type: "submit", class: "vm-send", "data-testid": "vm-send", "aria-label": t("send"), title: t("send") },
       icon("send")
     );
+    const fileInput = el("input", {
+      type: "file",
+      accept: FILE_TYPES,
+      class: "vm-file-input",
+      "data-testid": "vm-file-input",
+      tabindex: "-1",
+      "aria-hidden": "true",
+      onchange: () => sendChosenFiles(),
+    });
+    const attachButton = el(
+      "button",
+      {
+        type: "button",
+        class: "vm-attach",
+        "data-testid": "vm-attach",
+        "aria-label": t("attach"),
+        title: t("attach"),
+        onclick: () => fileInput.click(),
+      },
+      icon("attach")
+    );
     const composer = el(
       "form",
       { class: "vm-composer", novalidate: true, onsubmit: (event) => submitComposer(event) },
+      attachButton,
+      fileInput,
       input,
       sendButton
     );
@@ -373,7 +444,7 @@
       root.classList.add("vm-open");
       launcher.setAttribute("aria-expanded", "true");
       perTab.set("open", true);
-      client.setPanelOpen(true);
+      if (!blocked) client.setPanelOpen(true);
       markSeen();
       scrollToEnd(true);
       if (focusInput) {
@@ -391,7 +462,7 @@
       root.classList.remove("vm-open");
       launcher.setAttribute("aria-expanded", "false");
       perTab.set("open", false);
-      client.setPanelOpen(false);
+      if (!blocked) client.setPanelOpen(false);
       updateBadge();
       if (hadFocus || document.activeElement === document.body) launcher.focus();
     }
@@ -471,7 +542,8 @@
     // --- notices: offline > connection lost > the assistant reconnecting -------
     function updateNotice() {
       let key = null;
-      if (connection === "offline") key = "offline";
+      if (blocked) key = "notAllowed";
+      else if (connection === "offline") key = "offline";
       else if (connection !== "ok") key = "reconnecting";
       else if (relayPending) key = "relayPending";
       notice.hidden = !key;
@@ -575,6 +647,12 @@
       let item;
       if (sender === "customer") {
         item = customerItem(payloadTitles.get(message.text) || message.text, message.text);
+        if (message.attachment) {
+          const bubble = item.querySelector(".vm-bubble");
+          bubble.classList.add("vm-bubble-file");
+          bubble.append(attachmentNode(message.attachment));
+          if (announceIt) announce(`${t("you")}: ${attachmentLabel(message.attachment)}`);
+        }
       } else if (sender === "system") {
         item = el(
           "li",
@@ -596,6 +674,7 @@
           el("time", { class: "vm-time", datetime: message.created_at || null, text: formatTime(message.created_at) })
         );
         const bubble = el("div", { class: `vm-bubble vm-bubble-${sender}` }, renderMarkdown(message.text));
+        if (message.attachment) bubble.append(attachmentNode(message.attachment));
         const body = el("div", { class: "vm-body" }, meta, bubble);
         if (sender === "bot" && message.faq_id && message.id) body.append(helpfulRow(message.id));
         if (message.buttons.length) {
@@ -635,11 +714,82 @@
             body
           )
         );
-        if (announceIt) announce(`${isAgent ? `${name} (${t("agent")})` : name}: ${plainText(message.text)}`);
+        const said = [plainText(message.text), message.attachment ? attachmentLabel(message.attachment) : ""];
+        if (announceIt) announce(`${isAgent ? `${name} (${t("agent")})` : name}: ${said.filter(Boolean).join(" ")}`);
       }
       setId(item, message.id);
       return item;
     }
+
+    // --- attachments: a thumbnail that opens the photo, or a link that downloads the PDF --------
+    function fileSize(bytes) {
+      const mb = bytes / (1024 * 1024);
+      const number = new Intl.NumberFormat(lang, { maximumFractionDigits: 1 });
+      return mb >= 1 ? `${number.format(mb)} MB` : `${number.format(Math.max(1, Math.round(bytes / 1024)))} kB`;
+    }
+
+    function attachmentLabel(file) {
+      return file.kind === "image"
+        ? t("attachmentImage", { name: file.name })
+        : t("attachmentPdf", { name: file.name, size: fileSize(file.size) });
+    }
+
+    function attachmentNode(file) {
+      const url = client.attachmentUrl(file.token);
+      if (file.kind === "image") {
+        const image = el("img", {
+          src: url,
+          alt: attachmentLabel(file),
+          class: "vm-thumb-image",
+          loading: "lazy",
+          width: file.width ? String(Math.min(file.width, 220)) : null,
+          height: file.width && file.height ? String(Math.round((file.height * Math.min(file.width, 220)) / file.width)) : null,
+          "data-testid": "vm-attachment-image",
+        });
+        return el("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "vm-attachment" }, image);
+      }
+      return el(
+        "a",
+        { href: url, download: file.name, class: "vm-attachment vm-attachment-file", "data-testid": "vm-attachment-file" },
+        el("span", { class: "vm-file-badge", "aria-hidden": "true", text: "PDF" }),
+        el("span", { class: "vm-file-name", text: file.name }),
+        el("span", { class: "vm-file-size", text: fileSize(file.size) })
+      );
+    }
+
+    // --- sending a file -----------------------------------------------------------------------
+    const uploads = new Map(); // client_id -> the pending list item
+
+    function sendChosenFiles() {
+      const chosen = Array.from(fileInput.files || []);
+      fileInput.value = ""; // choosing the same file again fires change again
+      clearError();
+      for (const file of chosen.slice(0, 1)) client.sendFile(file, { lang });
+    }
+
+    client.on("fileSending", (entry) => {
+      const item = customerItem(t("fileSending", { name: entry.name }), "");
+      item.classList.add("vm-pending");
+      item.dataset.testid = "vm-upload";
+      uploads.set(entry.clientId, item);
+      log.insertBefore(item, typing);
+      refresh();
+      scrollToEnd(true);
+    });
+
+    function dropUpload(entry) {
+      const item = uploads.get(entry.clientId);
+      uploads.delete(entry.clientId);
+      if (item) item.remove();
+      refresh();
+    }
+
+    client.on("fileSent", (entry) => dropUpload(entry));
+    client.on("fileRefused", (entry, { reason }) => {
+      dropUpload(entry);
+      showError(FILE_REFUSED[reason] || "errFileFailed", { max: MAX_FILE_MB });
+      announce(error.textContent);
+    });
 
     // "Was this helpful?" under an FAQ answer; a thumbs-down may say what was missing.
     function helpfulRow(messageId) {
@@ -867,6 +1017,10 @@
       refresh();
     });
     client.on("mode", (value) => setMode(value));
+    client.on("agent", (name) => {
+      agentName = name;
+      updateHeader();
+    });
     client.on("relay", (state) => {
       relayPending = state === "pending";
       updateNotice();
@@ -906,8 +1060,25 @@
     });
 
     function setMode(value) {
-      subtitle.textContent = t(value === "handoff" ? "subtitleHandoff" : "subtitleBot");
+      mode = value;
       root.classList.toggle("vm-handoff", value === "handoff");
+      updateHeader();
+    }
+
+    /** The assistant; waiting in the queue for a person; or connected with that person. */
+    function updateHeader() {
+      let text = t("subtitleBot");
+      let state = "bot";
+      if (mode === "handoff" && agentName) {
+        text = t("subtitleConnected", { name: agentName });
+        state = "connected";
+      } else if (mode === "handoff") {
+        text = t("subtitleQueued");
+        state = "queued";
+      }
+      subtitle.textContent = text;
+      subtitle.dataset.state = state;
+      root.classList.toggle("vm-connected", state === "connected");
     }
 
     // --- feedback (optional comment after a rating) ---------------------
@@ -991,10 +1162,13 @@
     for (const entry of client.state.outbox) showPending(entry);
     updateNotice();
     refresh();
-    client.start();
+    if (blocked) {
+      input.disabled = sendButton.disabled = true;
+      root.dataset.blocked = "";
+    } else client.start();
     const remembered = perTab.get("open");
     if (remembered === true || (remembered === null && config.open === "true")) open(false);
-    else if (client.state.storedLastId > (local.get("seen") || 0)) client.loadHistory(); // for the unread badge
+    else if (!blocked && client.state.storedLastId > (local.get("seen") || 0)) client.loadHistory(); // for the unread badge
     updateBadge();
 
     return {
@@ -1019,6 +1193,6 @@
     };
   }
 
-  const parts = (root.VoltMartWidgetParts = root.VoltMartWidgetParts || {});
+  const parts = (root.ChatWidgetParts = root.ChatWidgetParts || {});
   parts.view = { mountView, renderMarkdown };
 })(self);

@@ -47,12 +47,21 @@ class RateLimits:
     login_failures: RateLimiter
     sessions_per_address: RateLimiter
     faq_feedback: RateLimiter
+    session_ends_per_address: RateLimiter
+    socket_connects_per_address: RateLimiter
+    kb_searches_per_agent: RateLimiter
+    long_reports_per_agent: RateLimiter
+    channel_per_thread: RateLimiter  # a Telegram chat, a mail sender
+    uploads_per_session: RateLimiter
+    uploads_per_address: RateLimiter
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RateLimits:
         redis_url = settings.realtime.redis_url
         backend = storage.storage_from_string(redis_url if redis_url else "memory://")
-        per_minute = settings.limits.chat_messages_per_minute
+        limits = settings.limits
+        per_minute = limits.chat_messages_per_minute
+        uploads = settings.attachments.uploads_per_minute
         return cls(
             chat_per_session=RateLimiter(per_minute, 60, backend, "chat-session"),
             chat_per_address=RateLimiter(per_minute * 10, 60, backend, "chat-address"),
@@ -61,4 +70,17 @@ class RateLimits:
                 settings.limits.sessions_per_client_per_minute, 60, backend, "sessions-address"
             ),
             faq_feedback=RateLimiter(FEEDBACK_PER_MINUTE, 60, backend, "faq-feedback"),
+            session_ends_per_address=RateLimiter(
+                limits.session_ends_per_client_per_minute, 60, backend, "session-ends-address"
+            ),
+            socket_connects_per_address=RateLimiter(
+                limits.socket_connects_per_client_per_minute, 60, backend, "socket-connects-address"
+            ),
+            kb_searches_per_agent=RateLimiter(limits.kb_searches_per_agent_per_minute, 60, backend, "kb-search-agent"),
+            long_reports_per_agent=RateLimiter(
+                limits.long_reports_per_agent_per_minute, 60, backend, "long-reports-agent"
+            ),
+            channel_per_thread=RateLimiter(settings.limits.channel_messages_per_minute, 60, backend, "channel-thread"),
+            uploads_per_session=RateLimiter(uploads, 60, backend, "uploads-session"),
+            uploads_per_address=RateLimiter(uploads * 10, 60, backend, "uploads-address"),
         )

@@ -1,8 +1,8 @@
 /*
- * VoltMart chat widget. Embed with one tag:
- *   <script src="https://support.example/static/widget/voltmart-widget.js" defer
+ * The chat widget. Embed with one tag:
+ *   <script src="https://support.example/static/widget/chat-widget.js" defer
  *           data-lang="sk" data-open="false" data-theme="dark"></script>
- * data-lang (en|ru|sk|hu, default: navigator.language), data-open (true|false),
+ * data-lang (one of the shop's languages, default: navigator.language), data-open (true|false),
  * data-theme (dark|light, default: prefers-color-scheme), data-api (gateway URL,
  * default: derived from this script's src).
  *
@@ -17,11 +17,11 @@
 (() => {
   "use strict";
 
-  if (window.VoltMartWidget && window.VoltMartWidget.mounted) return;
+  if (window.ChatWidget && window.ChatWidget.mounted) return;
 
-  const script = document.currentScript || document.querySelector("script[src*='voltmart-widget.js']");
+  const script = document.currentScript || document.querySelector("script[src*='chat-widget.js']");
   const config = (script && script.dataset) || {};
-  const scriptUrl = new URL((script && script.src) || "static/widget/voltmart-widget.js", location.href);
+  const scriptUrl = new URL((script && script.src) || "static/widget/chat-widget.js", location.href);
   const assetBase = new URL(".", scriptUrl).href;
   const assetQuery = scriptUrl.search;
   const API_BASE = (
@@ -77,22 +77,54 @@
   }
 
   const publicApi = { mounted: true, version: "2.0.0", apiBase: API_BASE, ready: null };
-  window.VoltMartWidget = publicApi;
+  window.ChatWidget = publicApi;
 
-  const parts = (window.VoltMartWidgetParts = window.VoltMartWidgetParts || {});
+  const parts = (window.ChatWidgetParts = window.ChatWidgetParts || {});
   const cssLoaded = document.querySelector("link[data-vm-widget-css]")
     ? Promise.resolve(true)
     : load("link", { rel: "stylesheet", href: `${assetBase}widget.css${assetQuery}`, "data-vm-widget-css": "" });
-  const stringsLoaded = window.VoltMartWidgetI18n ? Promise.resolve(true) : loadScript("i18n.js");
+  const stringsLoaded = window.ChatWidgetI18n ? Promise.resolve(true) : loadScript("i18n.js");
   const clientLoaded = parts.client ? Promise.resolve(true) : loadScript("client.js");
   const viewLoaded = parts.view ? Promise.resolve(true) : loadScript("view.js");
+  // The shop's name, colours, greeting and languages, and whether this page may embed the widget.
+  // Kept for 10 minutes once this page may embed it, so a returning visitor makes no request;
+  // without an answer (gateway down) the widget still mounts, with neutral looks.
+  const SHOP_KEY = `chat-widget-shop:${API_BASE}`; // public facts, not the conversation: kept after "end chat"
+  const SHOP_TTL_MS = 10 * 60 * 1000;
+  function rememberedShop() {
+    try {
+      const kept = JSON.parse(area("localStorage").getItem(SHOP_KEY) || "null");
+      return kept && Date.now() - kept.at < SHOP_TTL_MS ? kept.shop : null;
+    } catch (_) {
+      return null;
+    }
+  }
+  function rememberShop(shop) {
+    try {
+      if (shop && shop.embedding && shop.embedding.allowed) {
+        area("localStorage").setItem(SHOP_KEY, JSON.stringify({ at: Date.now(), shop }));
+      }
+    } catch (_) {
+      // storage disabled or full: ask again next time
+    }
+    return shop;
+  }
+  const remembered = rememberedShop();
+  const shopLoaded = remembered
+    ? Promise.resolve(remembered)
+    : window
+        .fetch(`${API_BASE}/api/shop`, { credentials: "omit", cache: "no-store" })
+        .then((response) => (response.ok ? response.json() : null))
+        .then(rememberShop)
+        .catch(() => null);
   const domReady =
     document.readyState === "loading"
       ? new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }))
       : Promise.resolve();
 
-  publicApi.ready = Promise.all([cssLoaded, stringsLoaded, clientLoaded, viewLoaded, domReady]).then(() => {
-    if (!parts.client || !parts.view) throw new Error("VoltMart widget: client.js or view.js failed to load");
+  publicApi.ready = Promise.all([cssLoaded, stringsLoaded, clientLoaded, viewLoaded, domReady, shopLoaded]).then((loaded) => {
+    const shop = loaded[5];
+    if (!parts.client || !parts.view) throw new Error("chat widget: client.js or view.js failed to load");
     const { createClient, jsonStore } = parts.client;
     const client = createClient({
       apiBase: API_BASE,
@@ -105,14 +137,17 @@
     window.addEventListener("offline", () => client.networkChanged(false));
     const controls = parts.view.mountView({
       client,
-      strings: window.VoltMartWidgetI18n || { en: {} },
+      strings: window.ChatWidgetI18n || { en: {} },
       config,
       local: jsonStore(area("localStorage")),
       perTab: jsonStore(area("sessionStorage")),
+      shop,
+      apiBase: API_BASE,
     });
+    publicApi.shop = shop;
     publicApi.renderMarkdown = parts.view.renderMarkdown;
     Object.defineProperties(publicApi, Object.getOwnPropertyDescriptors(controls));
-    document.dispatchEvent(new CustomEvent("voltmart-widget:ready"));
+    document.dispatchEvent(new CustomEvent("chat-widget:ready"));
     return publicApi;
   });
 })();

@@ -1,0 +1,1 @@
+"""Order-system adapters: each implements ``bot.shop.store.ShopStore`` for one platform."""
