@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncore
 import re
 import secrets
+import shutil
 import smtpd
 import subprocess
 import threading
@@ -30,13 +31,15 @@ from bot.db import session_scope
 from bot.handoff.models import Handoff
 from bot.settings import load_settings
 from tests.support.stack import ROOT, VENV_BIN, Stack, free_port
+from tests.support.widget import open_chat
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
 SHOTS = ROOT / "docs" / "screenshots"
 WIDGET_DIR = ROOT / "bot" / "web" / "static" / "widget"
 PASSWORD = "console-test-password"
-AGENTS = {"alice": "Alice Agent", "bob": "Bob Builder"}
+AGENTS = {"alice": "Alice Agent", "bob": "Bob Builder", "sam": "Sam Supervisor"}
+SUPERVISORS = {"sam"}
 PUSH_MS = 5_000
 BOT_MS = 60_000
 
@@ -73,14 +76,25 @@ def mail() -> Iterator[MailCatcher]:
 
 @pytest.fixture(scope="module")
 def console_stack(tmp_path_factory: pytest.TempPathFactory, mail: MailCatcher) -> Iterator[Stack]:
+    workdir = tmp_path_factory.mktemp("console_stack")
+    # A copy of the FAQ: the content-editor tests save and break files in it.
+    shutil.copytree(ROOT / "knowledge_base", workdir / "knowledge_base")
     stack = Stack(
-        tmp_path_factory.mktemp("console_stack"),
-        extra_env={"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mail.port), "SMTP_STARTTLS": "0"},
+        workdir,
+        extra_env={
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(mail.port),
+            "SMTP_STARTTLS": "0",
+            "KB_PATH": str(workdir / "knowledge_base"),
+        },
         handoff_settings={"unclaimed_check_seconds": 1},
     ).start()
     for username, name in AGENTS.items():
         subprocess.run(
-            [str(VENV_BIN / "python"), "-m", "bot", "agents", "add", username, "--display-name", name, "--password-stdin"],
+            [
+                str(VENV_BIN / "python"), "-m", "bot", "agents", "add", username, "--display-name", name,
+                "--password-stdin", *(["--role", "supervisor"] if username in SUPERVISORS else []),
+            ],
             input=PASSWORD + "\n",
             cwd=ROOT,
             env=stack.env,
@@ -232,11 +246,10 @@ def test_customer_sees_the_agent_typing(console_stack: Stack, contexts) -> None:
         if '"data-testid": "vm-typing"' in "".join(p.read_text() for p in WIDGET_DIR.glob("*.js")):
             widget_page = contexts().new_page()  # the widget of this session, where it shows agent typing
             widget_page.add_init_script(
-                f"localStorage.setItem('voltmart-widget:session', JSON.stringify({session_id!r}))"
+                f"localStorage.setItem('chat-widget:session', JSON.stringify({session_id!r}))"
             )
             widget_page.goto(stack.url + "/")
-            if not widget_page.get_by_test_id("vm-input").is_visible():
-                widget_page.get_by_test_id("vm-launcher").click()
+            open_chat(widget_page)
             own = widget_page.locator('[data-testid="vm-message"][data-sender="customer"]', has_text="talk to a person")
             expect(own).to_be_visible(timeout=PUSH_MS)  # the widget resumed this very conversation
             widget_page.wait_for_timeout(1000)  # and its live connection is up
@@ -276,19 +289,19 @@ def test_a_shortcode_answer_is_sent_in_the_customers_language(console_stack: Sta
     expect(option).to_have_count(1)
     expect(option).to_contain_text("/refund")
     reply.press("Enter")  # picks the answer
-    expect(reply).to_have_value("Keď vrátený tovar dostaneme, peniaze vám vrátime na pôvodný spôsob platby do **5 pracovných dní**.")
+    expect(reply).to_have_value("Keď vrátený tovar dostaneme, peniaze vám vrátime na pôvodný spôsob platby do **14 dní**.")
     reply.press("Enter")  # sends it
     expect(reply).to_have_value("")
     wait_until(
         lambda: any(
-            m["sender"] == "agent" and "5 pracovných dní" in m["text"] for m in customer_messages(stack, session_id)
+            m["sender"] == "agent" and "14 dní" in m["text"] for m in customer_messages(stack, session_id)
         ),
         5,
         "the canned answer at the customer",
     )
     # The console renders the Markdown safely: bold, not stars.
     sent = alice.locator('#timeline [data-sender="agent"]').last
-    expect(sent.locator("strong")).to_have_text("5 pracovných dní")
+    expect(sent.locator("strong")).to_have_text("14 dní")
 
 
 def age_handoff(stack: Stack, handoff_id: int, minutes: float) -> None:
@@ -430,3 +443,147 @@ def test_screenshots(console_stack: Stack, contexts) -> None:
     expect(alice.get_by_test_id("shortcuts")).to_be_visible()
     alice.screenshot(path=str(SHOTS / "console-shortcuts.png"))
     assert Path(SHOTS / "console-queue.png").stat().st_size > 10_000
+
+
+# --- issue 19: keys, languages, content editing -------------------------------------------
+def test_ctrl_enter_sends_and_resolving_with_an_unsent_reply_asks(console_stack: Stack, contexts) -> None:
+    stack = console_stack
+    alice = log_in(contexts(), stack, "alice")
+    session_id, handoff_id = ask_for_person(stack)
+    claim_from_queue(alice, stack, handoff_id)
+    # The timeline shows the customer's words, never a raw /payload.
+    expect(alice.locator('#timeline [data-sender="customer"]', has_text="/")).to_have_count(0)
+    reply = alice.get_by_test_id("agent-reply")
+    reply.fill("Sent with Ctrl+Enter")
+    reply.press("Control+Enter")
+    expect(reply).to_have_value("")
+    wait_until(
+        lambda: any(m["text"] == "Sent with Ctrl+Enter" for m in customer_messages(stack, session_id)),
+        5,
+        "the Ctrl+Enter reply at the customer",
+    )
+    assert _status(stack, handoff_id) == "assigned"  # it sent; it did not resolve
+    # Resolving with a typed, unsent reply asks first; "keep writing" loses nothing.
+    reply.fill("One more thing about your order")
+    alice.get_by_test_id("agent-resolve").click()
+    dialog = alice.get_by_test_id("resolve-confirm")
+    expect(dialog).to_be_visible()
+    alice.get_by_test_id("resolve-cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(reply).to_have_value("One more thing about your order")
+    assert _status(stack, handoff_id) == "assigned"
+    alice.get_by_test_id("agent-resolve").click()
+    alice.get_by_test_id("resolve-send").click()
+    wait_until(lambda: _status(stack, handoff_id) == "resolved", 10, "the handoff resolved after sending")
+    assert any(m["text"] == "One more thing about your order" for m in customer_messages(stack, session_id))
+    # `?` lists the keys, including the send key.
+    alice.keyboard.press("Escape")
+    alice.locator("body").click()
+    alice.keyboard.press("?")
+    expect(alice.get_by_test_id("shortcuts")).to_contain_text("Ctrl")
+    assert not alice.problems  # type: ignore[attr-defined]
+
+
+FOUR_LANGUAGES = {
+    "en": ["Hello, how long does delivery to Slovakia take?", "And do you ship on Saturdays?"],
+    "ru": ["Здравствуйте, сколько идёт доставка в Словакию?", "А по субботам вы отправляете?"],
+    "sk": ["Dobrý deň, ako dlho trvá doručenie na Slovensko?", "A posielate aj v sobotu?"],
+    "hu": ["Jó napot, mennyi ideig tart a szállítás Szlovákiába?", "És szombaton is küldenek csomagot?"],
+}
+
+
+def _language_rows(page: Page) -> dict[str, int]:
+    rows = page.locator('[data-testid="table-languages"] tr[data-lang]')
+    return {
+        rows.nth(i).get_attribute("data-lang"): int(rows.nth(i).locator("td").nth(1).inner_text())
+        for i in range(rows.count())
+    }
+
+
+def test_four_conversations_in_four_languages_show_in_the_report_rows(console_stack: Stack, contexts) -> None:
+    stack = console_stack
+    sam = log_in(contexts(), stack, "sam")
+    today = datetime.utcnow().date().isoformat()
+    report = f"{stack.url}/agent/reports?start={today}&end={today}"
+    sam.goto(report)
+    before = _language_rows(sam)
+    for lines in FOUR_LANGUAGES.values():
+        session_id = stack.new_session()
+        for line in lines:
+            stack.say(session_id, line)
+    sam.goto(report)
+    after = _language_rows(sam)
+    assert {lang: after.get(lang, 0) - before.get(lang, 0) for lang in FOUR_LANGUAGES} == dict.fromkeys(
+        FOUR_LANGUAGES, 1
+    ), (before, after)
+
+
+def test_an_faq_edit_in_the_console_answers_the_next_customer_despite_a_broken_file(
+    console_stack: Stack, contexts
+) -> None:
+    stack = console_stack
+    kb_dir = Path(stack.env["KB_PATH"])
+    # Another editor's file is broken (an unclosed quote on one line)...
+    broken = kb_dir / "warranty.yml"
+    good = broken.read_text(encoding="utf-8")
+    lines = good.splitlines()
+    mistake = lines.index("        - warranty period")  # a phrasing gets an opening quote, never closed
+    lines[mistake] = '        - "warranty period'
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        sam = log_in(contexts(), stack, "sam")
+        sam.goto(stack.url + "/agent/content")
+        problem = sam.locator('[data-testid="content-problem"][data-file="warranty.yml"]').first
+        expect(problem).to_have_attribute("data-line", str(mistake + 1))  # the mistake's own line
+        expect(problem).to_contain_text("quotation mark")
+        # ... which does not block this edit of another file.
+        sam.goto(stack.url + "/agent/content/faq/payment_methods")
+        marker = f"We also accept VoltCoupons ({secrets.token_hex(3)})."
+        answer = sam.get_by_test_id("faq-answer-en")
+        answer.fill(answer.input_value() + "\n\n" + marker)
+        expect(sam.get_by_test_id("faq-preview-en")).to_contain_text(marker)
+        sam.get_by_test_id("faq-check").click()
+        expect(sam.get_by_test_id("faq-check-ok")).to_be_visible(timeout=BOT_MS)
+        sam.get_by_test_id("faq-save").click()
+        expect(sam.locator(".flash-info")).to_be_visible(timeout=BOT_MS)
+        session_id = stack.new_session()
+        wait_until(
+            lambda: any(marker in m["text"] for m in stack.say(session_id, "Which payment methods do you accept?")),
+            30,
+            "the edited answer at the next customer",
+        )
+        # The broken file still answers with its last good version.
+        replies = stack.say(stack.new_session(), "How long is the warranty?")
+        assert any(m.get("faq_id") == "warranty" for m in replies), replies
+    finally:
+        broken.write_text(good, encoding="utf-8")
+
+
+def test_an_agent_works_in_the_slovak_console(console_stack: Stack, contexts) -> None:
+    stack = console_stack
+    bob = log_in(contexts(), stack, "bob")
+    bob.get_by_test_id("console-locale").select_option("sk")
+    expect(bob.get_by_test_id("nav-queue")).to_contain_text("Front")
+    expect(bob.locator("html")).to_have_attribute("lang", "sk")
+    _session_id, handoff_id = ask_for_person(stack)  # the customer writes English; the agent reads Slovak
+    claim_from_queue_sk = bob.locator(f'#waiting tr[data-handoff-id="{handoff_id}"]')
+    bob.goto(stack.url + "/agent/")
+    expect(claim_from_queue_sk).to_be_visible(timeout=PUSH_MS)
+    bob.goto(f"{stack.url}/agent/handoffs/{handoff_id}")
+    expect(bob.get_by_test_id("claim")).to_have_text("Prevziať tento rozhovor")
+    bob.get_by_test_id("claim").click()
+    # Strings of the page's scripts too, and dates in the Slovak locale.
+    expect(bob.get_by_test_id("notes")).to_contain_text("Zatiaľ žiadne poznámky.")
+    expect(bob.locator('#timeline [data-sender="customer"] .who').first).to_have_text("Zákazník")
+    stamp = bob.locator("#timeline time").first.inner_text()
+    assert stamp == bob.evaluate(
+        """(iso) => new Intl.DateTimeFormat("sk", {timeZone: document.body.dataset.timezone || undefined,
+            year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+            timeZoneName: "short"}).format(new Date(iso))""",
+        bob.locator("#timeline time").first.get_attribute("datetime"),
+    )
+    # Remembered on the agent: a new login in another (English) browser is Slovak too.
+    again = log_in(contexts(), stack, "bob")
+    expect(again.get_by_test_id("nav-queue")).to_contain_text("Front")
+    again.get_by_test_id("console-locale").select_option("en")
+    expect(again.get_by_test_id("nav-queue")).to_contain_text("Queue")

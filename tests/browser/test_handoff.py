@@ -1,9 +1,11 @@
 """A customer in the widget and an agent in the console, on the real stack.
 
-Flow: customer asks for a person -> agent claims from the queue, sees the transcript ->
-live chat both ways (each direction within 2 s) -> agent resolves -> the customer
-rates 5 -> the handoff has csat 5 -> the bot answers the next message again.
-Also measures agent -> customer delivery latency over 10 messages.
+Flow: customer asks for a person (the header says they wait in the queue) -> agent claims
+from the queue, sees the transcript; the customer is told the agent joined and the header
+names them -> live chat both ways (each direction within 2 s) -> the customer's photo is
+seen by the agent, the agent's PDF is downloaded by the customer -> agent resolves (the
+customer is told they left) -> the customer rates 5 -> the handoff has csat 5 -> the bot
+answers the next message again. Also measures agent -> customer delivery latency over 10 messages.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -22,7 +25,9 @@ from sqlalchemy import func, select, update
 from bot.db import session_scope
 from bot.handoff.models import Agent, Handoff
 from bot.settings import load_settings
+from tests.support import files
 from tests.support.stack import ROOT, VENV_BIN, Stack
+from tests.support.widget import open_chat
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -31,7 +36,7 @@ AGENT_NAME = "Alice Agent"
 DELIVERY_LIMIT_MS = 2000
 LATENCY_SAMPLES = 10
 BOT_TIMEOUT_MS = 60_000
-WIDGET = ROOT / "bot" / "web" / "static" / "widget" / "voltmart-widget.js"
+WIDGET = ROOT / "bot" / "web" / "static" / "widget" / "chat-widget.js"
 
 # Records when each agent message node first appears in the customer's page (Date.now()).
 SEEN_OBSERVER = """
@@ -175,10 +180,7 @@ def test_customer_and_agent_talk_then_rate(stack: Stack, browser: Browser, agent
                 lambda dialog: (problems.append(f"customer dialog: {dialog.message}"), dialog.dismiss()),
             )
             page.goto(stack.url + "/")
-            input_box = page.locator('[data-testid="vm-input"]')
-            if not input_box.is_visible():
-                page.locator('[data-testid="vm-launcher"]').click()
-            expect(input_box).to_be_visible()
+            open_chat(page)
             customer = Customer(stack, page)
         else:
             customer = Customer(stack, None, session_id=stack.new_session())
@@ -186,6 +188,9 @@ def test_customer_and_agent_talk_then_rate(stack: Stack, browser: Browser, agent
         assert customer.say("hello")
         replies = customer.say("I want to talk to a person")
         assert any("queue" in reply for reply in replies), replies
+        if customer.page is not None:
+            subtitle = customer.page.get_by_test_id("vm-subtitle")
+            expect(subtitle).to_have_text("Waiting in the queue for a colleague")
         with session_scope(url) as db:
             mine = db.execute(select(Handoff).where(Handoff.id > before)).scalars().all()
         assert [h.status for h in mine] == ["queued"], "the agent was online: the handoff must queue"
@@ -203,6 +208,10 @@ def test_customer_and_agent_talk_then_rate(stack: Stack, browser: Browser, agent
         expect(timeline).to_contain_text("I want to talk to a person")
         expect(timeline).to_contain_text("request_human")  # the NLU ranking of that message
         expect(agent.get_by_test_id("handoff-status")).to_have_text("assigned")
+        if customer.page is not None:  # the customer is told who joined, and the header names them
+            joined = f"{AGENT_NAME} from our team has joined the chat."
+            customer.wait_for("system", joined, DELIVERY_LIMIT_MS)
+            expect(subtitle).to_have_text(f"Connected with {AGENT_NAME}")
 
         # --- agent -> customer within 2 s, shown as from the agent ----------------
         if customer.page is not None:
@@ -256,10 +265,35 @@ def test_customer_and_agent_talk_then_rate(stack: Stack, browser: Browser, agent
         expect(agent.locator('#timeline [data-sender="customer"]', has_text=complaint)).to_be_visible()
         expect(agent.locator('#timeline [data-sender="agent"]')).to_have_count(LATENCY_SAMPLES + 1)
 
+        # --- attachments: the customer's photo reaches the agent, the agent's PDF the customer ---
+        if customer.page is not None:
+            photo = {"name": "broken kettle.jpg", "mimeType": "image/jpeg", "buffer": files.jpeg_with_exif((120, 90))}
+            customer.page.get_by_test_id("vm-file-input").set_input_files(photo)
+            own = customer.page.get_by_test_id("vm-attachment-image")
+            expect(own).to_be_visible(timeout=DELIVERY_LIMIT_MS)
+            seen_by_agent = agent.locator("#timeline [data-testid='agent-attachment-image']")
+            expect(seen_by_agent).to_be_visible(timeout=DELIVERY_LIMIT_MS)
+            for image in (own, seen_by_agent):  # really loaded: the session (or login) proves whose it is
+                expect(image).to_have_js_property("complete", True)
+                assert image.evaluate("img => img.naturalWidth") == 120
+            label = files.pdf()
+            agent.get_by_test_id("agent-attach").set_input_files(
+                {"name": "return label.pdf", "mimeType": "application/pdf", "buffer": label}
+            )
+            link = customer.page.get_by_test_id("vm-attachment-file")
+            expect(link).to_contain_text("return label.pdf", timeout=DELIVERY_LIMIT_MS)
+            with customer.page.expect_download() as download:
+                link.click()
+            assert download.value.suggested_filename == "return label.pdf"
+            assert Path(download.value.path()).read_bytes() == label
+
         # --- resolve: the customer is asked for a rating and rates 5 ---------------
         agent.get_by_test_id("agent-resolve").click()
         expect(agent.get_by_test_id("handoff-status")).to_have_text("resolved")
         expect(agent.get_by_test_id("chat-alert")).to_contain_text("asked for a rating")
+        if customer.page is not None:
+            customer.wait_for("system", f"{AGENT_NAME} has left the chat.", DELIVERY_LIMIT_MS)
+            expect(subtitle).not_to_contain_text(AGENT_NAME)
         if customer.page is not None:
             five = customer.page.locator('[data-testid="vm-quick-reply"]', has_text="5").last
             expect(five).to_be_visible(timeout=5_000)

@@ -30,6 +30,7 @@ from bot.handoff.service import HandoffService
 from bot.messages.log import MessageLog
 from bot.settings import HandoffSettings, load_settings
 from tests.support.stack import ROOT, VENV_BIN, Stack
+from tests.support.widget import open_chat
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -143,7 +144,7 @@ def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(
         chat_count = next(
             line
             for line in metrics.splitlines()
-            if line.startswith('voltmart_message_latency_seconds_count{stage="chat"}')
+            if line.startswith('support_message_latency_seconds_count{stage="chat"}')
         )
         assert float(chat_count.split()[-1]) >= 3
 
@@ -183,8 +184,7 @@ def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(
         customer = context.new_page()
         customer.goto(stack.url + "/")
         box = customer.locator('[data-testid="vm-input"]')
-        if not box.is_visible():
-            customer.locator('[data-testid="vm-launcher"]').click()
+        open_chat(customer)
         deadline = time.monotonic() + 60
         while True:  # the action server's watcher reloads within a second or two
             before = customer.locator('[data-testid="vm-message"][data-sender="bot"]').count()
