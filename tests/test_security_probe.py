@@ -550,7 +550,7 @@ def test_the_gateways_sweep_closes_a_widget_whose_chat_expired(stack: Stack) -> 
             db.execute(
                 "UPDATE conversations SET last_activity_at = datetime('now', '-1 day') WHERE id = ?", (session,)
             )
-        assert widget.closed_within(SWEEP_SECONDS + 3)
+        assert widget.closed_within(SWEEP_SECONDS + 15)  # the next sweep, with room for a busy machine
     finally:
         widget.close()
 

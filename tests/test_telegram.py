@@ -100,6 +100,22 @@ def post(client, update: object, secret: str | None = SECRET, **kwargs):
     return client.post("/channels/telegram/webhook", json=update, headers=headers)
 
 
+def deliveries(services) -> list[tuple[str, int]]:
+    """(state, attempts) of every outbound delivery, oldest first."""
+    with session_scope(services.database_url) as session:
+        rows = session.scalars(select(OutboundDelivery).order_by(OutboundDelivery.id)).all()
+        return [(row.state, row.attempts) for row in rows]
+
+
+def wait_until(check, timeout: float = 15.0):
+    """Poll ``check`` until it returns something true: deliveries run on threads of their own."""
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"not within {timeout} s"
+        time.sleep(0.05)
+    return value
+
+
 def stored_customer_texts(services) -> list[str]:
     with session_scope(services.database_url) as session:
         return list(
@@ -119,7 +135,8 @@ def test_start_greets_with_an_inline_keyboard_and_a_button_press_is_a_command(ga
     assert post(client, button_update(CHAT, keyboard[0][0]["callback_data"])).status_code == 200
     bot_api.wait_for(lambda sent: len(sent) >= 2)
     assert RasaStandIn.received == ["/greet", "/order_status"]  # the offered button: a command
-    assert any(method == "answerCallbackQuery" for method, _ in bot_api.calls)
+    # Answered on a thread of its own, which may finish after the reply's.
+    wait_until(lambda: any(method == "answerCallbackQuery" for method, _ in bot_api.calls))
     with session_scope(services.database_url) as session:
         [conversation] = session.scalars(select(Conversation)).all()
         assert (conversation.channel, conversation.channel_thread) == ("telegram", str(CHAT))
@@ -201,7 +218,11 @@ def test_agent_replies_go_to_the_chat_and_a_failed_delivery_is_retried_not_lost(
     conversation_id = services.messages.channel_conversation(Channel.TELEGRAM, str(CHAT), timedelta(hours=1))
     bot_api.fail_with = 500  # Telegram is having a bad moment
     services.messages.record(conversation_id, "agent", "Your parcel left today.", agent_name="Eva")
-    time.sleep(0.5)
+    # The first attempt runs on a thread of its own: wait until it has failed (and the greeting went out).
+    wait_until(lambda: [(state, attempts > 0) for state, attempts in deliveries(services)] == [
+        ("sent", True),
+        ("pending", True),
+    ])
     with session_scope(services.database_url) as session:
         [delivery] = session.scalars(select(OutboundDelivery).where(OutboundDelivery.state != "sent")).all()
         assert delivery.state == "pending" and delivery.attempts == 1 and "500" in delivery.last_error
@@ -261,7 +282,8 @@ def test_a_chat_that_blocked_the_bot_is_logged_and_not_retried_and_later_replies
     caplog.set_level(logging.WARNING)
     bot_api.fail_with = 403  # "Forbidden: bot was blocked by the user"
     services.messages.record(conversation_id, "agent", "Are you still there?", agent_name="Eva")
-    time.sleep(0.5)
+    # Tried at once on a thread of its own; wait until that attempt is over before asking for a retry.
+    wait_until(lambda: [state for state, _ in deliveries(services)] == ["sent", "failed"])
     assert services.outbound.deliver_due() == 0
     with session_scope(services.database_url) as session:
         states = [d.state for d in session.scalars(select(OutboundDelivery).order_by(OutboundDelivery.id))]

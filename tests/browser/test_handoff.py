@@ -34,6 +34,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.stack]
 AGENT_LOGIN = "handoff_test_agent"
 AGENT_NAME = "Alice Agent"
 DELIVERY_LIMIT_MS = 2000
+# A file is checked (and a photo re-encoded without its metadata) before it is stored and pushed: the
+# 2 s promise is for messages; an upload on a busy 2-core machine gets more.
+ATTACHMENT_MS = 10_000
 LATENCY_SAMPLES = 10
 BOT_TIMEOUT_MS = 60_000
 WIDGET = ROOT / "bot" / "web" / "static" / "widget" / "chat-widget.js"
@@ -270,9 +273,9 @@ def test_customer_and_agent_talk_then_rate(stack: Stack, browser: Browser, agent
             photo = {"name": "broken kettle.jpg", "mimeType": "image/jpeg", "buffer": files.jpeg_with_exif((120, 90))}
             customer.page.get_by_test_id("vm-file-input").set_input_files(photo)
             own = customer.page.get_by_test_id("vm-attachment-image")
-            expect(own).to_be_visible(timeout=DELIVERY_LIMIT_MS)
+            expect(own).to_be_visible(timeout=ATTACHMENT_MS)
             seen_by_agent = agent.locator("#timeline [data-testid='agent-attachment-image']")
-            expect(seen_by_agent).to_be_visible(timeout=DELIVERY_LIMIT_MS)
+            expect(seen_by_agent).to_be_visible(timeout=ATTACHMENT_MS)
             for image in (own, seen_by_agent):  # really loaded: the session (or login) proves whose it is
                 expect(image).to_have_js_property("complete", True)
                 assert image.evaluate("img => img.naturalWidth") == 120
@@ -281,7 +284,7 @@ def test_customer_and_agent_talk_then_rate(stack: Stack, browser: Browser, agent
                 {"name": "return label.pdf", "mimeType": "application/pdf", "buffer": label}
             )
             link = customer.page.get_by_test_id("vm-attachment-file")
-            expect(link).to_contain_text("return label.pdf", timeout=DELIVERY_LIMIT_MS)
+            expect(link).to_contain_text("return label.pdf", timeout=ATTACHMENT_MS)
             with customer.page.expect_download() as download:
                 link.click()
             assert download.value.suggested_filename == "return label.pdf"

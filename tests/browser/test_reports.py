@@ -98,6 +98,7 @@ def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(
         log_in(page, stack, "sue", password)  # an agent online: the handoff below queues
 
         # --- the scripted conversations --------------------------------------------
+        first_day = datetime.utcnow().date().isoformat()  # the report covers it even if midnight passes
         faq = stack.new_session()
         answered = say(stack, faq, "How long does delivery take?")
         assert any(m.get("faq_id") for m in answered), answered
@@ -121,7 +122,7 @@ def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(
         # --- the supervisor's report matches -----------------------------------------
         today = datetime.utcnow().date().isoformat()
         page.click('[data-testid="nav-reports"]')
-        page.fill('[data-testid="report-start"]', today)
+        page.fill('[data-testid="report-start"]', first_day)
         page.fill('[data-testid="report-end"]', today)
         page.click('[data-testid="report-apply"]')
         expect(page.get_by_test_id("fig-conversations")).to_have_text("3")
@@ -159,7 +160,7 @@ def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(
         # --- the unanswered question becomes an entry -----------------------------
         page.click('[data-testid="nav-gaps"]')
         group = page.locator('[data-testid="gap-group"][data-addressed="false"]', has_text=NEW_TOPIC)
-        expect(group).to_be_visible()
+        expect(group).to_be_visible(timeout=30_000)  # the groups are clustered by embedding on request
         group.get_by_test_id("gap-new-entry").click()
         form = group.get_by_test_id("gap-entry-form")
         form.locator('input[name="entry_id"]').fill("carpet_cleaner_rental")
@@ -169,7 +170,7 @@ def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(
         )
         form.locator('textarea[name="en_answer"]').fill(NEW_ANSWER)
         form.get_by_test_id("gap-create").click()
-        expect(page.locator(".flash-info")).to_contain_text("carpet_cleaner_rental")
+        expect(page.locator(".flash-info")).to_contain_text("carpet_cleaner_rental", timeout=30_000)  # re-clustered
         expect(
             page.locator('[data-testid="gap-group"][data-addressed="true"]', has_text=NEW_TOPIC)
         ).to_contain_text("addressed")
@@ -181,22 +182,25 @@ def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(
         assert written == ["account.yml"]  # the first file in the form's list
 
         # --- the next customer who asks it gets the answer -------------------------
+        # The action server's watcher reloads the FAQ within a second or two (longer on a busy machine).
+        # Asked by new customers until then: one chat asking again would count misunderstandings (two
+        # hand it to a person, and the bot then stays quiet) and meet its rate limit.
+        deadline = time.monotonic() + 120
+        while True:
+            probe = say(stack, stack.new_session(), NEW_TOPIC)
+            if any(m.get("faq_id") == "carpet_cleaner_rental" for m in probe):
+                break
+            assert time.monotonic() < deadline, f"the new entry was never loaded: {probe}"
+            time.sleep(1)
         customer = context.new_page()
         customer.goto(stack.url + "/")
         box = customer.locator('[data-testid="vm-input"]')
         open_chat(customer)
-        deadline = time.monotonic() + 60
-        while True:  # the action server's watcher reloads within a second or two
-            before = customer.locator('[data-testid="vm-message"][data-sender="bot"]').count()
-            box.fill(NEW_TOPIC)
-            customer.locator('[data-testid="vm-send"]').click()
-            reply = customer.locator('[data-testid="vm-message"][data-sender="bot"]').nth(before)
-            expect(reply).to_be_attached(timeout=60_000)
-            customer.wait_for_timeout(300)
-            if "carpet cleaners are for sale only" in reply.inner_text() or time.monotonic() > deadline:
-                break
-            customer.wait_for_timeout(2000)
-        assert "carpet cleaners are for sale only" in reply.inner_text()
+        before = customer.locator('[data-testid="vm-message"][data-sender="bot"]').count()
+        box.fill(NEW_TOPIC)
+        customer.locator('[data-testid="vm-send"]').click()
+        reply = customer.locator('[data-testid="vm-message"][data-sender="bot"]').nth(before)
+        expect(reply).to_contain_text("carpet cleaners are for sale only", timeout=60_000)
         # An FAQ answer asks "was this helpful?"; a thumbs-down may say what was missing.
         reply.get_by_test_id("vm-helpful-no").click()
         missing = reply.get_by_test_id("vm-helpful-missing")
@@ -212,7 +216,7 @@ def test_supervisor_reports_agent_refused_and_a_gap_becomes_an_answer(
                 -1,
                 "the price of buying one",
             )
-        page.goto(stack.url + f"/agent/reports?start={today}&end={today}")
+        page.goto(stack.url + f"/agent/reports?start={first_day}&end={datetime.utcnow().date().isoformat()}")
         row = page.locator('[data-testid="table-faq"] tr[data-faq="carpet_cleaner_rental"]')
         expect(row).to_contain_text("en +0 −1")
         assert not problems, problems

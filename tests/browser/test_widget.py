@@ -16,8 +16,8 @@ from types import SimpleNamespace
 
 import pytest
 import requests as http_requests
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
-from sqlalchemy import select
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, expect
+from sqlalchemy import select, update
 
 from bot.db import session_scope
 from bot.handoff import agents
@@ -27,6 +27,7 @@ from bot.messages.log import MessageLog
 from bot.settings import HandoffSettings
 from tests.support.console import AgentConsole
 from tests.support.stack import ROOT, Stack, free_port
+from tests.support.widget import open_chat
 
 pytestmark = [pytest.mark.browser, pytest.mark.stack]
 
@@ -67,9 +68,15 @@ def new_page(browser: Browser, stack: Stack) -> Iterator[Callable[..., Page]]:
 
 
 def open_panel(page: Page) -> None:
-    if not page.locator(PANEL).is_visible():
-        page.click(LAUNCHER)
+    """Open the panel once the widget has mounted. After a reload the widget reopens a panel that
+    was open (sessionStorage); a check made before it mounted clicked the launcher and closed it."""
+    open_chat(page)
     expect(page.locator(PANEL)).to_be_visible()
+
+
+def wait_for_socket(page: Page, timeout: float = 30_000) -> None:
+    """The widget's live connection is up (pushed events that are not stored, like typing, need it)."""
+    page.wait_for_function("() => window.ChatWidget.connection.transport === 'socket'", timeout=timeout)
 
 
 def say(page: Page, text: str) -> None:
@@ -116,6 +123,16 @@ def set_agent_presence(
         return SimpleNamespace(id=agent.id, display_name=agent.display_name, username=username)
 
 
+def console_offline(stack: Stack, username: str) -> AgentConsole:
+    """The agent's console over HTTP, the agent left offline (a console login sets them online, and
+    later tests, e.g. tests/e2e/test_stack.py, expect nobody online). Not set_agent_presence: that
+    sets the password again, which ends the console's session."""
+    console = AgentConsole(stack.url, username, AGENT_PASSWORD)
+    with session_scope(database_url(stack)) as db:
+        db.execute(update(Agent).where(Agent.username == username).values(last_seen_at=None, presence="offline"))
+    return console
+
+
 def queued_handoff(page: Page, stack: Stack) -> int:
     handoff = handoff_service(stack).active_handoff(session_of(page))
     assert handoff is not None and handoff.status == "queued", "no queued handoff after asking for a person"
@@ -132,7 +149,7 @@ def hand_over_to_agent(
     finally:
         set_agent_presence(stack, username, online=False, display_name=display_name)  # others expect nobody
     handoff_id = queued_handoff(page, stack)
-    console = AgentConsole(stack.url, username, AGENT_PASSWORD)
+    console = console_offline(stack, username)
     console.claim(handoff_id)
     return console, handoff_id
 
@@ -147,6 +164,7 @@ def test_history_survives_reload_without_duplicates(new_page: Callable[..., Page
 
     say(page, "hello")
     expect(page.locator(f'{MESSAGE}[data-sender="bot"]').first).to_contain_text("VoltMart assistant")
+    wait_for_socket(page)
     time.sleep(1.5)  # the connection's backlog repeats messages the widget has: shown once
     before = message_ids(page)
     texts = page.locator(MESSAGE).all_inner_texts()
@@ -155,6 +173,7 @@ def test_history_survives_reload_without_duplicates(new_page: Callable[..., Page
     page.reload()
     open_panel(page)
     expect(page.locator(MESSAGE)).to_have_count(len(before))
+    wait_for_socket(page)
     time.sleep(1.5)
     after = message_ids(page)
     assert after == before
@@ -247,7 +266,7 @@ def test_mobile_panel_fills_the_screen(new_page: Callable[..., Page]) -> None:
     page.click(LAUNCHER)
     panel = page.locator(PANEL)
     expect(panel).to_be_visible()
-    page.wait_for_timeout(400)  # the opening animation
+    panel.evaluate("n => Promise.all(n.getAnimations().map(a => a.finished))")  # the opening animation
     box = panel.bounding_box()
     assert box is not None
     assert abs(box["x"]) <= 1 and abs(box["y"]) <= 1, box
@@ -440,7 +459,7 @@ def test_screenshots(new_page: Callable[..., Page], browser: Browser, stack: Sta
     finally:
         set_agent_presence(stack, "widget-demo-agent", online=False)
     handoff_id = queued_handoff(page, stack)
-    console = AgentConsole(stack.url, "widget-demo-agent", AGENT_PASSWORD)
+    console = console_offline(stack, "widget-demo-agent")
     console.claim(handoff_id)
     console.reply(handoff_id, "Hi, I'm Jana from the VoltMart team. How can I help you today?")
     expect(page.locator(f'{MESSAGE}[data-sender="agent"]')).to_have_count(1, timeout=40_000)
@@ -493,7 +512,15 @@ def test_returning_visitor_with_closed_panel_makes_no_requests(
 
     requests: list[str] = []
     sockets: list[str] = []
-    page.on("request", lambda request: requests.append(request.url))
+
+    def record(request: Request) -> None:
+        # Only the reloaded page's requests: closing the panel may have sent the old socket's last
+        # packet (a Socket.IO polling POST) just before, and its event can arrive after this listener.
+        if request.is_navigation_request():
+            requests.clear()
+        requests.append(request.url)
+
+    page.on("request", record)
     page.on("websocket", lambda socket: sockets.append(socket.url))
     page.reload()
     page.locator(LAUNCHER).wait_for()
@@ -540,6 +567,9 @@ def test_refused_message_is_not_retried_and_later_ones_go_out(new_page: Callable
     page.keyboard.press("Enter")
     expect(page.locator(CUSTOMER)).to_have_count(3)
     page.wait_for_function("() => JSON.parse(localStorage.getItem('chat-widget:outbox') || '[]').length === 2")
+    deadline = time.monotonic() + 30
+    while not held and time.monotonic() < deadline:  # the route handler runs here, once the request is made
+        page.wait_for_timeout(100)
     assert len(held) == 1
     answers = page.locator(ANSWER).count()
     held[0].fulfill(status=422, json={"error": "this message can't be processed"})
@@ -648,6 +678,7 @@ def test_typing_both_ways(new_page: Callable[..., Page], stack: Stack) -> None:
     live = console.watch(handoff_id)
     try:
         indicator = page.locator('[data-testid="vm-typing"]')
+        wait_for_socket(page)  # typing is pushed, never stored: a widget still connecting would miss it
         live.typing(True)
         expect(indicator).to_be_visible()
         expect(indicator).to_contain_text("Jana Nováková is typing…")
@@ -685,6 +716,7 @@ def test_assistant_reconnecting_is_shown_and_the_answer_is_pushed(new_page: Call
         assert page.evaluate("() => localStorage.getItem('chat-widget:outbox')") is None  # accepted (202)
 
         # Closed panel: the pending answer alone keeps the connection open, and it arrives.
+        wait_for_socket(page)
         page.keyboard.press("Escape")
         page.wait_for_timeout(1000)
         assert page.evaluate("() => window.ChatWidget.connection.transport") == "socket"

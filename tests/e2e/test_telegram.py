@@ -51,8 +51,34 @@ class TelegramChat:
     def received(self) -> list[dict]:
         return self.bot_api.sent(self.chat_id)
 
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait until every reply stored for this chat went out (sent one by one, in the background).
+
+        An answer's messages are stored together, so once one of them arrived this waits for the rest.
+        """
+        from bot.db import session_scope
+        from bot.messages.models import Conversation, OutboundDelivery
+
+        deadline = time.monotonic() + timeout
+        while True:
+            with session_scope(database_url(self.stack)) as session:
+                unsent = session.scalar(
+                    select(func.count())
+                    .select_from(OutboundDelivery)
+                    .join(Conversation, Conversation.id == OutboundDelivery.conversation_id)
+                    .where(
+                        Conversation.channel == "telegram",
+                        Conversation.channel_thread == str(self.chat_id),
+                        OutboundDelivery.state.in_(("pending", "sending")),
+                    )
+                )
+            if not unsent:
+                return
+            assert time.monotonic() < deadline, f"{unsent} replies to chat {self.chat_id} not sent in {timeout} s"
+            time.sleep(0.2)
+
     def send(self, update: dict, expect: str, timeout: float = 90.0) -> list[dict]:
-        """Post the update; the messages the chat gets until one contains ``expect``."""
+        """Post the update; the messages the chat gets until one contains ``expect``, and the rest of that answer."""
         before = len(self.received())
         response = self.post(update)
         assert response.status_code == 200, response.text
@@ -60,7 +86,7 @@ class TelegramChat:
         while time.monotonic() < deadline:
             new = self.received()[before:]
             if any(expect in message["text"] for message in new):
-                time.sleep(0.5)  # the rest of this answer
+                self.settle()  # the rest of this answer
                 return self.received()[before:]
             time.sleep(0.2)
         raise AssertionError(f"no message with {expect!r}; the chat got {self.received()[before:]}")
@@ -118,7 +144,7 @@ def test_order_status_with_buttons_then_a_person_answers_in_the_chat(
             time.sleep(0.2)
         assert "Eva: Hello, this is Eva. Your kettle ships tomorrow." in [m["text"] for m in chat.received()]
         # The customer writes back: the agent has it, the bot stays quiet.
-        time.sleep(1)
+        chat.settle()  # what was said so far (the agent joining, the agent's reply) has all gone out
         settled = len(chat.received())
         assert chat.post(text_update(chat.chat_id, "thank you!")).status_code == 200
         time.sleep(2)
@@ -139,7 +165,7 @@ def test_a_replayed_update_is_stored_once(stack: Stack, bot_api: BotApiStandIn) 
 
     chat = TelegramChat(stack, bot_api)
     hello = text_update(chat.chat_id, "hello")
-    chat.send(hello, "VoltMart assistant")
+    chat.send(hello, "VoltMart assistant")  # the whole answer (it waits for every part to go out)
     answered = len(chat.received())
     for _ in range(3):  # Telegram resends when it did not get our 200 in time
         assert chat.post(hello).json()["duplicate"] is True
