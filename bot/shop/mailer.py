@@ -19,7 +19,8 @@ from email.message import EmailMessage
 from enum import StrEnum
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
 
 from bot.db import session_scope
 from bot.profile.model import ShopProfile
@@ -124,19 +125,14 @@ def deliver_outbox(
         return 0
     sent = 0
     with session_scope(database_url) as session:
-        pending = session.execute(
-            select(OutboxEmail)
-            .where(OutboxEmail.sent_at.is_(None), OutboxEmail.failed_at.is_(None), OutboxEmail.body != "")
-            .order_by(OutboxEmail.id)
-            .limit(limit)
-        ).scalars().all()
+        pending = _claim(session, limit)
         try:
             with smtplib.SMTP(smtp.host, smtp.port, timeout=10) as client:
                 if smtp.starttls:
                     client.starttls()
                 if smtp.username:
                     client.login(smtp.username, smtp.password or "")
-                for mail in pending:
+                for mail in list(pending):
                     body = unseal(secret, mail.body)
                     if body is None:
                         log.warning("outbox mail %s cannot be decrypted (another secret?); dropped", mail.id)
@@ -153,11 +149,56 @@ def deliver_outbox(
                         continue
                     mail.sent_at = datetime.utcnow()
                     mail.body = ""  # sent: the link inside is no business of the database any more
+                    mail.claimed_until = None
+                    pending.remove(mail)
                     sent += 1
                     session.commit()  # each sent mail is recorded at once: a later failure can't resend it
         except (OSError, smtplib.SMTPException) as exc:
             log.warning("SMTP delivery failed, mail stays queued: %s", type(exc).__name__)
+        for mail in pending:  # not sent by us: free for the next run at once
+            mail.claimed_until = None
     return sent
+
+
+CLAIM_FOR = timedelta(minutes=5)  # far longer than one batch (10 s SMTP timeout per step)
+
+
+def _claim(session: Session, limit: int) -> list[OutboxEmail]:
+    """Unsent mail this sender now owns, committed before any is sent.
+
+    Each row is taken by one conditional UPDATE, so of two senders running at once (the
+    worker's minute and an immediate send from the console) only one sends a given mail.
+    """
+    now = datetime.utcnow()
+    ids = session.scalars(
+        select(OutboxEmail.id)
+        .where(
+            OutboxEmail.sent_at.is_(None),
+            OutboxEmail.failed_at.is_(None),
+            OutboxEmail.body != "",
+            or_(OutboxEmail.claimed_until.is_(None), OutboxEmail.claimed_until < now),
+        )
+        .order_by(OutboxEmail.id)
+        .limit(limit)
+    ).all()
+    mine = []
+    for mail_id in ids:
+        taken = session.execute(
+            update(OutboxEmail)
+            .where(
+                OutboxEmail.id == mail_id,
+                OutboxEmail.sent_at.is_(None),
+                OutboxEmail.failed_at.is_(None),
+                or_(OutboxEmail.claimed_until.is_(None), OutboxEmail.claimed_until < now),
+            )
+            .values(claimed_until=now + CLAIM_FOR)
+        )
+        if taken.rowcount == 1:
+            mine.append(mail_id)
+    session.commit()
+    if not mine:
+        return []
+    return list(session.scalars(select(OutboxEmail).where(OutboxEmail.id.in_(mine)).order_by(OutboxEmail.id)))
 
 
 def _send(client: smtplib.SMTP, sender: str, mail: OutboxEmail, body: str, shop: ShopProfile | None = None) -> None:

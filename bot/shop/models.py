@@ -157,6 +157,9 @@ class OutboxEmail(Base):
     # This mail itself could not be sent (e.g. the server refused its address): not retried.
     failed_at = Column(DateTime, nullable=True)
     failure = Column(String(200), nullable=True)
+    # A sender that claimed it (the worker, or the console sending at once) until then: the other
+    # leaves it alone. A sender killed mid-way lets the claim lapse, and the mail goes out later.
+    claimed_until = Column(DateTime, nullable=True)
 
 
 __all__ = [
