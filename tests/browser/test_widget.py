@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 import requests as http_requests
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, expect
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.db import session_scope
 from bot.handoff import agents
@@ -25,7 +25,7 @@ from bot.handoff.models import Agent, Handoff
 from bot.handoff.service import HandoffService
 from bot.messages.log import MessageLog
 from bot.settings import HandoffSettings
-from tests.support.console import AgentConsole
+from tests.support.console import AgentConsole, agents_offline
 from tests.support.stack import ROOT, Stack, free_port
 from tests.support.widget import open_chat
 
@@ -128,8 +128,7 @@ def console_offline(stack: Stack, username: str) -> AgentConsole:
     later tests, e.g. tests/e2e/test_stack.py, expect nobody online). Not set_agent_presence: that
     sets the password again, which ends the console's session."""
     console = AgentConsole(stack.url, username, AGENT_PASSWORD)
-    with session_scope(database_url(stack)) as db:
-        db.execute(update(Agent).where(Agent.username == username).values(last_seen_at=None, presence="offline"))
+    agents_offline(database_url(stack), username)
     return console
 
 

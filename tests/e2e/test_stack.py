@@ -7,6 +7,7 @@ import time
 import pytest
 import requests
 
+from tests.support.console import agents_offline
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.stack
@@ -130,23 +131,9 @@ def _database_url(stack: Stack) -> str:
 
 
 def _nobody_online(stack: Stack) -> None:
-    from sqlalchemy import update
-
-    from bot.db import session_scope
-    from bot.handoff.models import Agent
-
-    with session_scope(_database_url(stack)) as session:
-        session.execute(update(Agent).values(last_seen_at=None, presence="offline"))
+    agents_offline(_database_url(stack))
 
 
 def _sign_out(url: str, username: str) -> None:
     """Later tests expect nobody online."""
-    from sqlalchemy import update
-
-    from bot.db import session_scope
-    from bot.handoff.models import Agent
-
-    with session_scope(url) as session:
-        session.execute(
-            update(Agent).where(Agent.username == username).values(last_seen_at=None, presence="offline")
-        )
+    agents_offline(url, username)

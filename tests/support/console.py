@@ -105,3 +105,18 @@ class LiveConsole:
 
     def close(self) -> None:
         self.client.disconnect()
+
+
+def agents_offline(database_url: str, *usernames: str) -> None:
+    """Set these agents (all, when none is named) offline: a console login keeps one online for 90 s,
+    and later tests expect nobody online."""
+    from sqlalchemy import update
+
+    from bot.db import session_scope
+    from bot.handoff.models import Agent
+
+    query = update(Agent)
+    if usernames:
+        query = query.where(Agent.username.in_(usernames))
+    with session_scope(database_url) as session:
+        session.execute(query.values(last_seen_at=None, presence="offline"))
