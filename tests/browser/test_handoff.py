@@ -20,12 +20,13 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from bot.db import session_scope
-from bot.handoff.models import Agent, Handoff
+from bot.handoff.models import Handoff
 from bot.settings import load_settings
 from tests.support import files
+from tests.support.console import agents_offline
 from tests.support.stack import ROOT, VENV_BIN, Stack
 from tests.support.widget import open_chat
 
@@ -145,8 +146,7 @@ def agent_password(stack: Stack) -> Iterator[str]:
     create_agent(stack, password)
     yield password
     # Leave the stack as we found it: no agent "online" for the tests that follow.
-    with session_scope(database_url(stack)) as db:
-        db.execute(update(Agent).where(Agent.username == AGENT_LOGIN).values(last_seen_at=None, presence="offline"))
+    agents_offline(database_url(stack), AGENT_LOGIN)
 
 
 def test_customer_and_agent_talk_then_rate(stack: Stack, browser: Browser, agent_password: str) -> None:

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from tests.support.console import AgentConsole
+from tests.support.console import AgentConsole, agents_offline
 from tests.support.dovecot import Dovecot
 from tests.support.mail import MailServer
 from tests.support.stack import IMAP_USER, Stack
@@ -94,9 +94,7 @@ def test_an_autoresponder_gets_no_reply(stack: Stack, stack_mail: MailServer, ma
 def test_an_order_question_handed_to_a_person_gets_the_agents_answer_in_the_thread(
     stack: Stack, stack_mail: MailServer, mailbox: Dovecot
 ) -> None:
-    from bot.db import session_scope
     from bot.handoff.agents import authenticate, set_presence, upsert_agent
-    from bot.handoff.models import Agent
 
     url = database_url(stack)
     address = customer()
@@ -123,7 +121,4 @@ def test_an_order_question_handed_to_a_person_gets_the_agents_answer_in_the_thre
         assert "Eva: Hello, this is Eva." in MailServer.text(answer)
         console.resolve(handoff_id)
     finally:
-        with session_scope(url) as session:  # later tests expect nobody online
-            session.execute(
-                update(Agent).where(Agent.username == "mail-agent").values(last_seen_at=None, presence="offline")
-            )
+        agents_offline(url, "mail-agent")  # later tests expect nobody online

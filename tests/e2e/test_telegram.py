@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from tests.support.console import AgentConsole
+from tests.support.console import AgentConsole, agents_offline
 from tests.support.stack import Stack
 from tests.support.telegram import BotApiStandIn, button_update, text_update
 
@@ -109,7 +109,7 @@ def test_order_status_with_buttons_then_a_person_answers_in_the_chat(
 ) -> None:
     from bot.db import session_scope
     from bot.handoff.agents import authenticate, set_presence, upsert_agent
-    from bot.handoff.models import Agent, Handoff
+    from bot.handoff.models import Handoff
     from bot.messages.models import Conversation
 
     url = database_url(stack)
@@ -151,12 +151,7 @@ def test_order_status_with_buttons_then_a_person_answers_in_the_chat(
         assert len(chat.received()) == settled
         console.resolve(handoff_id)
     finally:
-        with session_scope(url) as session:  # later tests expect nobody online
-            session.execute(
-                update(Agent)
-                .where(Agent.username == "tg-agent")
-                .values(last_seen_at=None, presence="offline")
-            )
+        agents_offline(url, "tg-agent")  # later tests expect nobody online
 
 
 def test_a_replayed_update_is_stored_once(stack: Stack, bot_api: BotApiStandIn) -> None:
