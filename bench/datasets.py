@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import random
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +21,10 @@ BITEXT_ROUTES = {
     "check_payment_methods": "faq:payment_methods",
     "payment_issue": "faq:payment_failed",
     "check_refund_policy": "faq:refund_policy",
-    "cancel_order": "faq:cancel_order",
+    # ../shared/eval/README.md predates the cancel_order route and maps these to the FAQ entry;
+    # the routing contract (../shared/ROUTES.md) sends "please cancel my order" to the flow,
+    # and Bitext's cancel_order rows are requests to cancel the customer's own order.
+    "cancel_order": "cancel_order",
     "change_shipping_address": "faq:change_address",
     "get_invoice": "faq:invoice",
     "check_invoice": "faq:invoice",
@@ -47,6 +51,11 @@ def route_dev() -> list[dict]:
 def natural_dev() -> list[dict]:
     """Held-out natural, near-domain and off-topic requests in 4 languages (never trained on)."""
     return read_jsonl(ROOT / "bench" / "data" / "route_natural_dev.jsonl")
+
+
+def openers_dev() -> list[dict]:
+    """Own call-centre-style openers in 4 languages: a greeting, the request, sometimes thanks (never trained on)."""
+    return read_jsonl(ROOT / "bench" / "data" / "route_openers_dev.jsonl")
 
 
 def bitext(per_intent: int = 40, seed: int = 7) -> list[dict]:
@@ -76,6 +85,24 @@ def clinc_oos() -> list[dict]:
         {"text": text, "lang": "en", "route": "out_of_scope"}
         for split in ("oos_train", "oos_val")
         for text, _ in data[split]
+    ]
+
+
+# Another shop named: our contract sends these to out_of_scope (bot.nlu.domain_gate), not the flow.
+OTHER_SHOP = re.compile(r"\b(amazon|walmart|target|nespresso|ebay)\b")
+
+
+def clinc_order_status() -> list[dict]:
+    """CLINC150's order_status requests (in scope, English); those naming another shop are out of scope."""
+    path = EVAL_DIR / "clinc150_train_val.json"
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        {"text": text, "lang": "en", "route": "out_of_scope" if OTHER_SHOP.search(text) else "order_status"}
+        for split in ("train", "val")
+        for text, intent in data[split]
+        if intent == "order_status"
     ]
 
 

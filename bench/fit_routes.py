@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from bench.datasets import bitext, clinc_oos, half
+from bench.datasets import bitext, clinc_oos, clinc_order_status, half
 from bot.calibration import fit_calibrator
 from bot.cli.route import RouteEngine
 from bot.routing import FAQ_INTENT, OUT_OF_SCOPE, ROUTE_CALIBRATION, intent_options, ranked_intents
@@ -26,7 +26,7 @@ from bot.routing import FAQ_INTENT, OUT_OF_SCOPE, ROUTE_CALIBRATION, intent_opti
 def main() -> None:
     engine = RouteEngine()
     router = engine.router
-    rows = half(bitext(), 0) + half(clinc_oos(), 0)
+    rows = half(bitext(), 0) + half(clinc_oos(), 0) + half(clinc_order_status(), 0)
     features: list[list[float]] = []
     labels: list[bool] = []
     for row in rows:
@@ -46,7 +46,7 @@ def main() -> None:
     ROUTE_CALIBRATION.write_text(
         json.dumps(
             {
-                "fitted_on": f"half 0 of the mapped Bitext rows and CLINC oos ({len(rows)} messages, "
+                "fitted_on": f"half 0 of the mapped Bitext rows, CLINC oos and CLINC order_status ({len(rows)} messages, "
                 f"{len(labels)} options), {time.strftime('%Y-%m-%d')}, by bench/fit_routes.py",
                 "features": ["option is an FAQ entry", "logit P(intent)", "logit P(entry)", "logit P(out_of_scope)"],
                 "calibrator": calibrator.as_dict(),

@@ -30,7 +30,16 @@ from pathlib import Path
 
 from sklearn.metrics import f1_score
 
-from bench.datasets import ROOT, bitext, clinc_oos, half, natural_dev, route_dev
+from bench.datasets import (
+    ROOT,
+    bitext,
+    clinc_oos,
+    clinc_order_status,
+    half,
+    natural_dev,
+    openers_dev,
+    route_dev,
+)
 from bot.calibration import expected_calibration_error
 from bot.cli.route import RouteEngine
 from bot.routing import CLARIFY, OUT_OF_SCOPE
@@ -199,18 +208,20 @@ def main() -> None:
             start = time.perf_counter()
             engine = RouteEngine(model)
             load_s = time.perf_counter() - start
-            kept: dict[str, list[dict]] = {"dev": [], "natural": [], "public": []}
+            kept: dict[str, list[dict]] = {"dev": [], "natural": [], "openers": [], "public": []}
             results[name] = {
                 "train_s": round(train_s, 1),
                 "load_s": round(load_s, 1),
                 "dev": evaluate(engine, route_dev(), kept["dev"]),
                 "natural": evaluate(engine, natural_dev(), kept["natural"]),
+                "openers": evaluate(engine, openers_dev(), kept["openers"]),
+                "clinc_order_status": evaluate(engine, clinc_order_status(), kept["public"]),
                 "bitext": evaluate(engine, bitext(), kept["public"]),
                 "clinc_oos": oos(engine, clinc_oos(), kept["public"]),
                 "max_risk": engine.router.settings.max_risk,
             }
             # bench/fit_routes.py fitted the router's last calibrator on half 0: report on half 1.
-            public = {r["text"] for r in half(bitext(), 1) + half(clinc_oos(), 1)}
+            public = {r["text"] for r in half(bitext(), 1) + half(clinc_oos(), 1) + half(clinc_order_status(), 1)}
             kept["public"] = [k for k in kept["public"] if k["text"] in public]
             results[name]["calibration"] = calibration_report(kept)
     print_report(results)
@@ -231,7 +242,9 @@ COLUMNS = (
 TITLES = {
     "dev": "own dev set (bench/data/route_dev.jsonl)",
     "natural": "own natural/near-domain dev set (bench/data/route_natural_dev.jsonl)",
+    "openers": "own call-centre openers (bench/data/route_openers_dev.jsonl): greeting + request",
     "bitext": "Bitext (en, ../shared/eval)",
+    "clinc_order_status": "CLINC150 order_status requests (en, ../shared/eval; another shop named: out_of_scope)",
 }
 
 
@@ -264,7 +277,8 @@ def print_report(results: dict) -> None:
 CALIBRATION_TITLES = {
     "dev": "own dev set",
     "natural": "own natural/near-domain dev set",
-    "public": "public: Bitext mapped rows + CLINC oos (en), the half the router was not calibrated on",
+    "openers": "own call-centre openers",
+    "public": "public: Bitext mapped rows + CLINC oos + CLINC order_status (en), the half the router was not calibrated on",
 }
 FIGURES = (
     ("inscope_right", "in-scope right", ">=0.85"),

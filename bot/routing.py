@@ -30,6 +30,7 @@ from bot.calibration import Calibrator
 from bot.kb.index import EntryHit
 from bot.kb.retrieval import FaqDecision
 from bot.kb.service import KnowledgeBase
+from bot.openers import request_of
 from bot.problems import problem_candidates, sounds_vague
 from bot.settings import RoutingSettings
 
@@ -242,7 +243,7 @@ class Router:
             return RouteDecision(
                 CLARIFY, intent, confidence, lang, candidates=candidates, confidence=confidence, best=(CLARIFY, confidence)
             )
-        hits = tuple(self.kb.search(text, k=5))
+        hits = tuple(self.kb.search(request_of(text), k=5))  # without "hi, ..." / "..., thanks"
         faq = self.kb.assess(list(hits))
         options = vetoed(self.calibrator.options(ranking, faq), dict(ranking).get(OUT_OF_SCOPE, 0.0), self.settings.max_risk)
         route, candidates, p = choose(options, self.settings.max_risk)
