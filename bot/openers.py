@@ -17,7 +17,7 @@ _GREETINGS = (
     r"dobr[ýy]\s+(?:de[ňn]|ve[čc]er)|dobr[ée]\s+r[áa]no|ahoj|zdrav[íi]m|[čc]au",
     r"j[óo]\s+(?:napot|est[ée]t|reggelt)(?:\s+k[íi]v[áa]nok)?|szia(?:sztok)?|hell[óo]|[üu]dv[öo]zl[öo]m|csókolom|csokolom",
 )
-_ADDRESSEE = r"(?:\s+(?:there|team|all|voltmart|support|everyone))?"
+_ADDRESSEE = r"(?:\s+(?:there|team|all|support|everyone))?"
 _OPENER = re.compile(
     rf"^\s*(?:(?:{'|'.join(_GREETINGS)}){_ADDRESSEE}[\s,.!:;\-–—]+)+",
     re.IGNORECASE,
